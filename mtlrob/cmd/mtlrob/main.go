@@ -1,0 +1,151 @@
+// Command mtlrob runs the workbench's long jobs from a terminal.
+//
+//	mtlrob backend                      print the backend the workbench would use
+//	mtlrob train [flags]                train a multi-task model naturally, write its record and learning curves
+//
+// Run "mtlrob <command> -h" for the flags of a command. Errors are one line on stderr and exit status 1
+// (2 for bad usage).
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/mtlrob/mtlrob/mtlrob/experiment"
+	"github.com/mtlrob/mtlrob/mtlrob/figure"
+	"github.com/mtlrob/mtlrob/xla"
+)
+
+// errUsage marks errors that come from bad flags or arguments.
+var errUsage = errors.New("usage")
+
+func main() {
+	err := run(os.Args[1:], os.Stdout, os.Stderr)
+	switch {
+	case err == nil:
+	case errors.Is(err, flag.ErrHelp):
+	case errors.Is(err, errUsage):
+		fmt.Fprintln(os.Stderr, "mtlrob:", err)
+		os.Exit(2)
+	default:
+		fmt.Fprintln(os.Stderr, "mtlrob:", err)
+		os.Exit(1)
+	}
+}
+
+var commands = []struct {
+	name, summary string
+	run           func(args []string, stdout, stderr io.Writer) error
+}{
+	{"backend", "print the backend the workbench would use and exit", runBackend},
+	{"train", "train a multi-task model naturally; write its record and learning-curve figure", runTrain},
+}
+
+func run(args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 || args[0] == "-h" || args[0] == "-help" || args[0] == "help" {
+		fmt.Fprintln(stderr, "usage: mtlrob <command> [flags]\n\ncommands:")
+		for _, c := range commands {
+			fmt.Fprintf(stderr, "  %-10s %s\n", c.name, c.summary)
+		}
+		if len(args) == 0 {
+			return fmt.Errorf("%w: no command given", errUsage)
+		}
+		return nil
+	}
+	for _, c := range commands {
+		if c.name == args[0] {
+			return c.run(args[1:], stdout, stderr)
+		}
+	}
+	return fmt.Errorf("%w: unknown command %q (run mtlrob -h)", errUsage, args[0])
+}
+
+func runBackend(args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("backend", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	_, line, err := xla.Default()
+	if err != nil {
+		return err
+	}
+	fmt.Fprintln(stdout, line)
+	return nil
+}
+
+func runTrain(args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("train", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	dataset := fs.String("dataset", "fashion-mnist", "dataset registry name (fashion-mnist, mnist, cifar10, svhn, gtsrb)")
+	aux := fs.String("aux", "all", `auxiliary tasks trained beside the main task, comma-separated; "all" or "none"`)
+	budget := fs.String("budget", "", "budget preset: quick, standard or paper (default $MTLROB_BUDGET, else standard)")
+	seed := fs.Int64("seed", 1, "seed of the initial weights, the data subset and the data order")
+	out := fs.String("out", "figures", "directory for the figure; the record goes to <out>/results/")
+	ckpt := fs.String("checkpoint", "", "checkpoint directory; a run resumes from the latest checkpoint found there")
+	quiet := fs.Bool("quiet", false, "no progress bar")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	b, err := experiment.BudgetByName(*budget)
+	if err != nil {
+		return fmt.Errorf("%w: -budget: %v", errUsage, err)
+	}
+	var auxNames []string
+	switch *aux {
+	case "all":
+	case "none", "":
+		auxNames = []string{}
+	default:
+		auxNames = strings.Split(*aux, ",")
+	}
+	backend, line, err := xla.Default()
+	if err != nil {
+		return err
+	}
+	fmt.Fprintln(stdout, "backend:", line)
+	spec := experiment.NaturalSpec{Dataset: *dataset, Aux: auxNames, Budget: b, Seed: *seed, CheckpointDir: *ckpt, Quiet: *quiet}
+	rec, _, err := experiment.RunNatural(backend, line, spec)
+	if err != nil {
+		return err
+	}
+	recPath := experiment.RecordPath(filepath.Join(*out, "results"), rec)
+	if err := experiment.WriteJSON(recPath, rec); err != nil {
+		return err
+	}
+	res := rec.Results.(experiment.NaturalResults)
+	fig, err := figure.LearningCurves(fmt.Sprintf("%s, %s budget", *dataset, b.Name), res.Curve)
+	if err != nil {
+		return err
+	}
+	paths, err := fig.Save(*out, "curves_"+rec.Name)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "trained %s in %.1f s (%.3f s/step)\n", rec.Name, rec.Seconds, res.StepSeconds)
+	for t, name := range res.Final.Tasks {
+		fmt.Fprintf(stdout, "  test accuracy %-10s %.4f  (loss %.4f, %d examples)\n", name, res.Final.Accuracy[t], res.Final.Loss[t], res.Final.N)
+	}
+	fmt.Fprintln(stdout, "record:", recPath)
+	fmt.Fprintln(stdout, "figure:", strings.Join(paths, ", "))
+	return nil
+}
+
+// parse parses flags and refuses positional arguments.
+func parse(fs *flag.FlagSet, args []string) error {
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return err
+		}
+		return fmt.Errorf("%w: %v", errUsage, err)
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("%w: %s: unexpected argument %q", errUsage, fs.Name(), fs.Arg(0))
+	}
+	return nil
+}

@@ -1,0 +1,69 @@
+package training
+
+import (
+	"fmt"
+	"iter"
+
+	"github.com/gomlx/gomlx/core/tensors"
+	"github.com/gomlx/gomlx/ml/model"
+	"github.com/gomlx/gomlx/ml/train"
+	"github.com/gomlx/gomlx/ml/train/optimizer"
+	"github.com/mtlrob/mtlrob/datasets"
+	"github.com/mtlrob/mtlrob/mtlrob/task"
+)
+
+// stream is the endless, seeded stream of training batches a train.Loop consumes.
+//
+// Batch number s (the optimizer's global step) is a pure function of (seed, s): epoch s/B with the
+// permutation of that epoch, batch s%B within it, B batches per epoch. Iter starts at the store's
+// current global step, so a resumed run sees exactly the batches an uninterrupted run would have.
+type stream struct {
+	ds    *datasets.Dataset
+	tasks task.Set
+	batch int
+	seed  int64
+	store *model.Store
+}
+
+func (st *stream) Name() string { return st.ds.Name + "/" + st.ds.Split }
+
+// Iter yields Batch{Inputs: [images [batch,H,W,C] float32], Labels: one int32 [batch] tensor per task}.
+func (st *stream) Iter() iter.Seq2[train.Batch, error] {
+	return func(yield func(train.Batch, error) bool) {
+		b := datasets.NewBatcher(st.ds, st.batch, true, st.seed, true)
+		perEpoch := b.BatchesPerEpoch()
+		if perEpoch == 0 {
+			yield(train.Batch{}, fmt.Errorf("training: %s has %d examples, fewer than one batch of %d", st.Name(), st.ds.N, st.batch))
+			return
+		}
+		step := int(optimizer.GetGlobalStep(st.store))
+		b.SetEpoch(step / perEpoch)
+		for range step % perEpoch {
+			b.Next()
+		}
+		for {
+			images, labels, n, ok := b.Next()
+			if !ok {
+				b.Reset()
+				continue
+			}
+			batch, err := makeBatch(st.ds, st.tasks, images, labels, n)
+			if !yield(batch, err) || err != nil {
+				return
+			}
+		}
+	}
+}
+
+// makeBatch converts one host batch into fresh tensors (a train step consumes its inputs).
+func makeBatch(ds *datasets.Dataset, tasks task.Set, images []float32, labels []int32, n int) (train.Batch, error) {
+	perTask, err := tasks.Labels(labels)
+	if err != nil {
+		return train.Batch{}, fmt.Errorf("training: %s: %w", ds.Name, err)
+	}
+	b := train.Batch{Inputs: []*tensors.Tensor{tensors.FromFlatDataAndDimensions(images, n, ds.Height, ds.Width, ds.Channels)}}
+	for _, l := range perTask {
+		b.Labels = append(b.Labels, tensors.FromFlatDataAndDimensions(l, n))
+	}
+	return b, nil
+}

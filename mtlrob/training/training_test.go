@@ -1,0 +1,196 @@
+package training
+
+import (
+	"math"
+	"math/rand/v2"
+	"strings"
+	"testing"
+
+	"github.com/gomlx/compute"
+	_ "github.com/gomlx/compute/gobackend"
+	. "github.com/gomlx/gomlx/core/graph"
+	"github.com/gomlx/gomlx/core/tensors"
+	"github.com/gomlx/gomlx/ml/layers/activation"
+	"github.com/gomlx/gomlx/ml/model"
+	"github.com/mtlrob/mtlrob/datasets"
+	"github.com/mtlrob/mtlrob/mtlrob/arch"
+	"github.com/mtlrob/mtlrob/mtlrob/task"
+)
+
+func goBackend(t testing.TB) compute.Backend {
+	t.Helper()
+	b, err := compute.NewWithConfig("go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// toyData is a learnable 4-class problem on 4x4x1 images: class c lights up quadrant c, plus noise.
+func toyData(n int, seed uint64, split string) *datasets.Dataset {
+	r := rand.New(rand.NewPCG(seed, 99))
+	ds := &datasets.Dataset{Name: "toy", Split: split, N: n, Height: 4, Width: 4, Channels: 1,
+		ClassNames: []string{"a", "b", "c", "d"}, Images: make([]float32, n*16), Labels: make([]int32, n)}
+	for i := range n {
+		c := i % 4
+		ds.Labels[i] = int32(c)
+		for y := range 4 {
+			for x := range 4 {
+				v := 0.3 * r.Float32()
+				if (y/2)*2+x/2 == c {
+					v += 0.6
+				}
+				ds.Images[i*16+y*4+x] = v
+			}
+		}
+	}
+	return ds
+}
+
+// toyTasks: main (4 classes) and "half" (classes {a,b} vs {c,d}).
+func toyTasks(t testing.TB) task.Set {
+	half, err := task.FromKeys("half", []string{"a", "b", "c", "d"}, []string{"top", "bottom"},
+		map[string]string{"a": "top", "b": "top", "c": "bottom", "d": "bottom"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return task.Set{Main: task.Main{Name: "toy", ClassNames: []string{"a", "b", "c", "d"}}, Aux: []task.Map{half}}
+}
+
+func toyNet(t testing.TB, set task.Set) *arch.Net {
+	net, err := arch.New("toy", func(s *model.Scope, x *Node) *Node {
+		return activation.Relu(arch.Dense(s.In("fc"), arch.Flatten(x), 8))
+	}, set.Names(), set.Sizes())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return net
+}
+
+func TestNaturalLearnsAndCurvesMove(t *testing.T) {
+	backend := goBackend(t)
+	set := toyTasks(t)
+	res, err := Natural(backend, model.NewStore(), toyNet(t, set), set, toyData(256, 1, "train"), toyData(128, 2, "test"),
+		Config{Steps: 60, BatchSize: 16, LearningRate: 0.05, EvalEvery: 20, Seed: 3, Quiet: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := res.Curve.Step; len(got) != 3 || got[0] != 20 || got[2] != 60 {
+		t.Fatalf("curve steps %v, want [20 40 60]", got)
+	}
+	first, last := res.Curve.Train[0], res.Curve.Train[len(res.Curve.Train)-1]
+	for i, name := range res.Tasks {
+		if !(last.Loss[i] < first.Loss[i]) {
+			t.Errorf("task %s: training loss went from %.4f (step 20) to %.4f (step 60): the curve must follow training", name, first.Loss[i], last.Loss[i])
+		}
+		if res.Final.Accuracy[i] < 0.9 {
+			t.Errorf("task %s: test accuracy %.3f after training on a separable toy problem, want >= 0.9", name, res.Final.Accuracy[i])
+		}
+	}
+	if res.Final.N != 128 {
+		t.Errorf("final evaluation on %d examples, want all 128", res.Final.N)
+	}
+}
+
+// TestResumeEqualsUninterrupted: a run stopped after 10 steps and resumed from its checkpoint ends
+// with exactly the weights of a run that went through without stopping (same seed, same config).
+func TestResumeEqualsUninterrupted(t *testing.T) {
+	backend := goBackend(t)
+	set := toyTasks(t)
+	trainDS, testDS := toyData(64, 1, "train"), toyData(32, 2, "test")
+	cfg := func(steps int, dir string) Config {
+		return Config{Steps: steps, BatchSize: 16, LearningRate: 0.05, EvalEvery: 5, Seed: 5, Quiet: true, CheckpointDir: dir}
+	}
+	straight := model.NewStore()
+	if _, err := Natural(backend, straight, toyNet(t, set), set, trainDS, testDS, cfg(20, t.TempDir())); err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	if _, err := Natural(backend, model.NewStore(), toyNet(t, set), set, trainDS, testDS, cfg(10, dir)); err != nil {
+		t.Fatal(err)
+	}
+	resumedStore := model.NewStore()
+	res, err := Natural(backend, resumedStore, toyNet(t, set), set, trainDS, testDS, cfg(20, dir))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.StartStep != 10 {
+		t.Fatalf("resumed run started at step %d, want 10", res.StartStep)
+	}
+	n := 0
+	for v := range straight.IterVariables() {
+		if strings.HasPrefix(v.Path(), "/metrics/") {
+			continue // running averages of the progress display, named with a fresh uuid per trainer
+		}
+		w := resumedStore.GetVariable(v.Path())
+		if w == nil {
+			t.Fatalf("variable %s missing after resume", v.Path())
+		}
+		a, b := v.MustValue(), w.MustValue()
+		if !a.Shape().Equal(b.Shape()) {
+			t.Fatalf("%s: shape %s vs %s", v.Path(), a.Shape(), b.Shape())
+		}
+		if a.Shape().DType.IsFloat() {
+			x, y := tensors.MustCopyFlatData[float32](a), tensors.MustCopyFlatData[float32](b)
+			for i := range x {
+				if x[i] != y[i] {
+					t.Fatalf("%s[%d]: uninterrupted %v, resumed %v", v.Path(), i, x[i], y[i])
+				}
+			}
+			n++
+		}
+	}
+	if n < 4 {
+		t.Fatalf("compared only %d float variables", n)
+	}
+}
+
+func TestMultiTaskLossIsWeightedSumOfMeans(t *testing.T) {
+	backend := goBackend(t)
+	logitsA := [][]float32{{2, 0, 0}, {0, 1, 0}}
+	logitsB := [][]float32{{0, 3}, {1, 1}}
+	labelsA, labelsB := []int32{0, 2}, []int32{1, 0}
+	out, err := CallOnceN(backend, func(la, lb, ya, yb *Node) *Node {
+		return MultiTaskLoss([]float64{1, 0.5}, []*Node{ya, yb}, []*Node{la, lb})
+	}, logitsA, logitsB, labelsA, labelsB)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ce := func(z []float32, y int32) float64 {
+		var s float64
+		for _, v := range z {
+			s += math.Exp(float64(v))
+		}
+		return math.Log(s) - float64(z[y])
+	}
+	want := (ce(logitsA[0], 0)+ce(logitsA[1], 2))/2 + 0.5*(ce(logitsB[0], 1)+ce(logitsB[1], 0))/2
+	if got := float64(out[0].Value().(float32)); math.Abs(got-want) > 1e-5 {
+		t.Fatalf("multi-task loss %.6f, want %.6f", got, want)
+	}
+}
+
+func TestConfigErrors(t *testing.T) {
+	backend := goBackend(t)
+	set := toyTasks(t)
+	for _, tc := range []struct {
+		name string
+		cfg  Config
+		want string
+	}{
+		{"optimizer", Config{Optimizer: "rmsprop"}, `optimizer "rmsprop"`},
+		{"weights", Config{TaskWeights: []float64{1}}, "1 task weights for 2 tasks"},
+		{"negative steps", Config{Steps: -1}, "non-negative"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := Natural(backend, model.NewStore(), toyNet(t, set), set, toyData(32, 1, "train"), toyData(8, 2, "test"), tc.cfg)
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("error %v, want one containing %q", err, tc.want)
+			}
+		})
+	}
+	other, _ := set.Select()
+	if _, err := Natural(backend, model.NewStore(), toyNet(t, set), other, toyData(32, 1, "train"), toyData(8, 2, "test"), Config{}); err == nil ||
+		!strings.Contains(err.Error(), "2 heads") {
+		t.Fatalf("mismatched task set: error %v, want one naming the head count", err)
+	}
+}

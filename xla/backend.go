@@ -1,0 +1,135 @@
+package xla
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+
+	"github.com/gomlx/compute"
+	"github.com/gomlx/compute/gobackend"
+)
+
+const (
+	// EnvBackend names the environment variable with an explicit backend
+	// choice; see [Settings] and [Choose].
+	EnvBackend = "MTLROB_BACKEND"
+	// EnvXLADir names the environment variable with an extra directory to
+	// search first for plugins.
+	EnvXLADir = "MTLROB_XLA_DIR"
+	// envNoAutoInstall stops go-xla from downloading plugins.
+	envNoAutoInstall = "GOMLX_NO_AUTO_INSTALL"
+)
+
+// New opens the backend chosen by [Choose] from $MTLROB_BACKEND and the
+// plugins [Discover] finds in [DefaultRoots], and returns it with a one-line
+// description such as "go (pure Go, simd=on, parallelism=4)" or
+// "xla:cpu (plugin /abs/.xla/pjrt_c_api_cpu_plugin.so, PJRT v0.115, simd=on)".
+//
+// It never downloads: it sets GOMLX_NO_AUTO_INSTALL=1 and hands go-xla
+// absolute plugin paths. Without an explicit choice a CUDA plugin is skipped
+// when no NVIDIA device is visible, and a plugin that fails to open is passed
+// over for the next candidate; the description then says so. An explicit
+// choice that fails to open is an error. Each call opens a new backend; see
+// [Default] for a shared one.
+func New() (compute.Backend, string, error) {
+	_ = os.Setenv(envNoAutoInstall, "1")
+	choice, err := Choose(os.Getenv(EnvBackend), Discover(DefaultRoots()))
+	if err != nil {
+		return nil, "", err
+	}
+	return open(choice, hasNVIDIADevice)
+}
+
+var defaultBackend = sync.OnceValues(func() (opened, error) {
+	b, desc, err := New()
+	return opened{b, desc}, err
+})
+
+type opened struct {
+	backend compute.Backend
+	desc    string
+}
+
+// Default returns the backend of the first call to [New], shared by all
+// callers of Default and [MustBackend] in the process.
+func Default() (compute.Backend, string, error) {
+	o, err := defaultBackend()
+	return o.backend, o.desc, err
+}
+
+// MustBackend is [Default] for notebooks and commands: it panics with the
+// error instead of returning it.
+func MustBackend() (compute.Backend, string) {
+	b, desc, err := Default()
+	if err != nil {
+		panic(err)
+	}
+	return b, desc
+}
+
+// open tries the candidates in order; hasGPU tells whether an NVIDIA
+// device is visible.
+func open(c Choice, hasGPU func() bool) (compute.Backend, string, error) {
+	var notes []string
+	for _, cand := range c.Candidates {
+		if cand.Kind == CUDA && !c.Explicit && !hasGPU() {
+			notes = append(notes, fmt.Sprintf("%s skipped (plugin %s): no NVIDIA device", cand.Kind, cand.Plugin))
+			continue
+		}
+		b, desc, err := openCandidate(cand)
+		if err == nil {
+			if len(notes) > 0 {
+				desc += "; " + strings.Join(notes, "; ")
+			}
+			return b, desc, nil
+		}
+		if c.Explicit {
+			return nil, "", fmt.Errorf("xla: opening %s: %w", cand.Config(), err)
+		}
+		notes = append(notes, fmt.Sprintf("%s failed (plugin %s): %s", cand.Kind, cand.Plugin, firstLine(err)))
+	}
+	return nil, "", errors.New("xla: no backend could be opened: " + strings.Join(notes, "; "))
+}
+
+var reParallelism = regexp.MustCompile(`parallelism=(-?\d+)`)
+
+func openCandidate(c Candidate) (compute.Backend, string, error) {
+	if c.Kind != Go {
+		return openPlugin(c)
+	}
+	b, err := gobackend.New(c.Options)
+	if err != nil {
+		return nil, "", err
+	}
+	desc := "go (pure Go, simd=" + onOff(SIMD)
+	if m := reParallelism.FindStringSubmatch(b.Description()); m != nil {
+		desc += ", parallelism=" + m[1]
+	}
+	return b, desc + ")", nil
+}
+
+// hasNVIDIADevice reports whether an NVIDIA device node is visible.
+func hasNVIDIADevice() bool {
+	m, _ := filepath.Glob("/dev/nvidia[0-9]*")
+	return len(m) > 0
+}
+
+func onOff(b bool) string {
+	if b {
+		return "on"
+	}
+	return "off"
+}
+
+// firstLine shortens an error to its first line, at most 200 bytes.
+func firstLine(err error) string {
+	s, _, _ := strings.Cut(err.Error(), "\n")
+	if len(s) > 200 {
+		s = s[:200] + "..."
+	}
+	return s
+}
