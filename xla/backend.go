@@ -36,8 +36,14 @@ const (
 // choice that fails to open is an error. Each call opens a new backend; see
 // [Default] for a shared one.
 func New() (compute.Backend, string, error) {
+	return Open(os.Getenv(EnvBackend))
+}
+
+// Open is [New] with setting in place of $MTLROB_BACKEND (same syntax; "" means no explicit
+// choice). Benchmarks use it to open several backends side by side.
+func Open(setting string) (compute.Backend, string, error) {
 	_ = os.Setenv(envNoAutoInstall, "1")
-	choice, err := Choose(os.Getenv(EnvBackend), Discover(DefaultRoots()))
+	choice, err := Choose(setting, Discover(DefaultRoots()))
 	if err != nil {
 		return nil, "", err
 	}

@@ -128,20 +128,51 @@ func MultiTaskLoss(weights []float64, labels, logits []*Node) *Node {
 	return total
 }
 
+// Step defines what one training step optimises: the model function the GoMLX trainer runs on a batch
+// (inputs [images], one label tensor per task) and the loss it minimises. Natural training, gray-box
+// PGD adversarial training, MP and FAT differ only in their Step.
+type Step struct {
+	Name    string        // "natural", ...
+	ModelFn train.ModelFn // returns the logits the loss is computed on
+	LossFn  train.LossFn
+}
+
+// NaturalStep trains on the clean batch with the multi-task loss of 001 Eq. 3 (weights w_m, task order).
+func NaturalStep(net *arch.Net, weights []float64) Step {
+	return Step{
+		Name:    "natural",
+		ModelFn: func(s *model.Scope, _ any, inputs []*Node) []*Node { return net.Logits(s, inputs[0]) },
+		LossFn:  func(labels, logits []*Node) *Node { return MultiTaskLoss(weights, labels, logits) },
+	}
+}
+
 // Natural trains net on trainDS with the multi-task loss (001 Eq. 3) over every task of tasks, whose
 // order must match net.Tasks. The weights live in store: call it on a fresh store, or on a store
 // restored from a checkpoint (Config.CheckpointDir does this for you) to continue.
 func Natural(backend compute.Backend, store *model.Store, net *arch.Net, tasks task.Set, trainDS, testDS *datasets.Dataset, cfg Config) (*Result, error) {
-	if err := checkTasks(net, tasks); err != nil {
-		return nil, err
-	}
 	cfg, err := cfg.withDefaults(len(net.Tasks))
 	if err != nil {
 		return nil, err
 	}
-	modelFn := func(s *model.Scope, _ any, inputs []*Node) []*Node { return net.Logits(s, inputs[0]) }
-	lossFn := func(labels, logits []*Node) *Node { return MultiTaskLoss(cfg.TaskWeights, labels, logits) }
-	return run(backend, store, net, tasks, trainDS, testDS, cfg, modelFn, lossFn)
+	return Train(backend, store, net, tasks, trainDS, testDS, cfg, NaturalStep(net, cfg.TaskWeights))
+}
+
+// NewTrainer returns the GoMLX trainer for step with cfg's optimizer; a TrainStep call runs one step.
+// It seeds the store's initialisers with cfg.Seed.
+func NewTrainer(backend compute.Backend, store *model.Store, cfg Config, step Step) (*train.Trainer, error) {
+	cfg, err := cfg.withDefaults(len(cfg.TaskWeights))
+	if err != nil {
+		return nil, err
+	}
+	store.SetParam(model.ParamInitialSeed, cfg.Seed)
+	var opt optimizer.Interface
+	switch cfg.Optimizer {
+	case "adam":
+		opt = optimizer.Adam().LearningRate(cfg.LearningRate).Done()
+	case "sgd":
+		opt = optimizer.StochasticGradientDescent().WithDecay(false).WithLearningRate(cfg.LearningRate).Done()
+	}
+	return train.NewTrainer(backend, store, step.ModelFn, step.LossFn, opt, nil, nil), nil
 }
 
 func checkTasks(net *arch.Net, tasks task.Set) error {
@@ -157,28 +188,31 @@ func checkTasks(net *arch.Net, tasks task.Set) error {
 	return tasks.Validate()
 }
 
-// run is the loop shared by every kind of training: the model function decides what a step trains on.
-func run(backend compute.Backend, store *model.Store, net *arch.Net, tasks task.Set, trainDS, testDS *datasets.Dataset,
-	cfg Config, modelFn train.ModelFn, lossFn train.LossFn) (*Result, error) {
+// Train runs the training loop shared by every kind of training, with step deciding what each step
+// trains on: seeded data order, learning curves, checkpoints, resume. cfg.TaskWeights must be set
+// (one per task) or nil for all ones.
+func Train(backend compute.Backend, store *model.Store, net *arch.Net, tasks task.Set, trainDS, testDS *datasets.Dataset,
+	cfg Config, step Step) (*Result, error) {
+	if err := checkTasks(net, tasks); err != nil {
+		return nil, err
+	}
+	cfg, err := cfg.withDefaults(len(net.Tasks))
+	if err != nil {
+		return nil, err
+	}
 	start := time.Now()
 	store.SetParam(model.ParamInitialSeed, cfg.Seed)
-
 	var ckpt *checkpoint.Handler
 	if cfg.CheckpointDir != "" {
-		var err error
 		ckpt, err = checkpoint.Build(store).Dir(cfg.CheckpointDir).Keep(cfg.KeepCheckpoints).Immediate().Done()
 		if err != nil {
 			return nil, fmt.Errorf("training: checkpoint %s: %w", cfg.CheckpointDir, err)
 		}
 	}
-	var opt optimizer.Interface
-	switch cfg.Optimizer {
-	case "adam":
-		opt = optimizer.Adam().LearningRate(cfg.LearningRate).Done()
-	case "sgd":
-		opt = optimizer.StochasticGradientDescent().WithDecay(false).WithLearningRate(cfg.LearningRate).Done()
+	trainer, err := NewTrainer(backend, store, cfg, step)
+	if err != nil {
+		return nil, err
 	}
-	trainer := train.NewTrainer(backend, store, modelFn, lossFn, opt, nil, nil)
 	loop := train.NewLoop(trainer)
 	if !cfg.Quiet {
 		commandline.AttachProgressBar(loop)

@@ -2,6 +2,7 @@
 //
 //	mtlrob backend                      print the backend the workbench would use
 //	mtlrob train [flags]                train a multi-task model naturally, write its record and learning curves
+//	mtlrob bench [flags]                time the workbench against the PyTorch reference (make bench)
 //
 // Run "mtlrob <command> -h" for the flags of a command. Errors are one line on stderr and exit status 1
 // (2 for bad usage).
@@ -16,6 +17,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/mtlrob/mtlrob/mtlrob/bench"
 	"github.com/mtlrob/mtlrob/mtlrob/experiment"
 	"github.com/mtlrob/mtlrob/mtlrob/figure"
 	"github.com/mtlrob/mtlrob/xla"
@@ -44,6 +46,7 @@ var commands = []struct {
 }{
 	{"backend", "print the backend the workbench would use and exit", runBackend},
 	{"train", "train a multi-task model naturally; write its record and learning-curve figure", runTrain},
+	{"bench", "time training and attack steps side by side with the PyTorch reference", runBench},
 }
 
 func run(args []string, stdout, stderr io.Writer) error {
@@ -148,4 +151,52 @@ func parse(fs *flag.FlagSet, args []string) error {
 		return fmt.Errorf("%w: %s: unexpected argument %q", errUsage, fs.Name(), fs.Arg(0))
 	}
 	return nil
+}
+
+func runBench(args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	backends := fs.String("backends", "go,xla:cpu", "comma-separated backends (MTLROB_BACKEND syntax); one that cannot open is skipped with a note")
+	models := fs.String("models", "lenet", "comma-separated models: "+strings.Join(bench.ModelNames(), ", "))
+	rows := fs.String("rows", strings.Join(bench.Rows, ","), "comma-separated rows: "+strings.Join(bench.Rows, ", "))
+	batch := fs.Int("batch", 128, "batch size")
+	rounds := fs.Int("rounds", 3, "interleaved rounds of Go and PyTorch repetitions per row")
+	reps := fs.Int("reps", 3, "repetitions per round and side")
+	python := fs.String("python", "/usr/bin/python3", "Python with torch (Debian python3-torch)")
+	out := fs.String("out", "figures/bench", "directory for bench.json and bench.md")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	var bs []bench.Backend
+	for _, name := range strings.Split(*backends, ",") {
+		b, line, err := xla.Open(name)
+		if err != nil {
+			fmt.Fprintf(stderr, "bench: skipping backend %s: %v\n", name, err)
+			continue
+		}
+		bs = append(bs, bench.Backend{Name: name, Line: line, Backend: b})
+	}
+	if len(bs) == 0 {
+		return fmt.Errorf("%w: -backends %q: none could be opened", errUsage, *backends)
+	}
+	var ms []bench.Model
+	for _, name := range strings.Split(*models, ",") {
+		m, err := bench.ModelByName(name)
+		if err != nil {
+			return fmt.Errorf("%w: -models: %v", errUsage, err)
+		}
+		ms = append(ms, m)
+	}
+	rep, err := bench.Run(bs, bench.Config{Models: ms, Rows: strings.Split(*rows, ","), Batch: *batch, Rounds: *rounds,
+		Reps: *reps, Python: *python, Log: stdout})
+	if err != nil {
+		return err
+	}
+	md := rep.Markdown()
+	fmt.Fprintln(stdout)
+	fmt.Fprint(stdout, md)
+	if err := experiment.WriteJSON(filepath.Join(*out, "bench.json"), rep); err != nil {
+		return err
+	}
+	return os.WriteFile(filepath.Join(*out, "bench.md"), []byte(md), 0o644)
 }

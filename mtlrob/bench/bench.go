@@ -1,0 +1,224 @@
+// Package bench measures mtlrob's training and attack steps side by side with a PyTorch reference
+// doing identical work on the same machine, in the same run: for every row, rounds of Go repetitions
+// and PyTorch repetitions alternate, so that both sides see the same machine state. It reports
+// images per second, the ratio mtlrob/PyTorch, the achieved GFLOP/s and the machine's matmul peak.
+package bench
+
+import (
+	"fmt"
+	"io"
+	"runtime"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/gomlx/compute"
+)
+
+func numCPU() int { return runtime.NumCPU() }
+
+// Backend is a Go backend to benchmark, with the one-line description of package xla.
+type Backend struct {
+	Name    string // short column name, e.g. "go" or "xla:cpu"
+	Line    string
+	Backend compute.Backend
+}
+
+// Config of a benchmark run. Zero values mean the defaults in the comments.
+type Config struct {
+	Models  []Model  // default: LeNet
+	Rows    []string // default: every row with a Go workload
+	Batch   int      // default 128
+	Rounds  int      // interleaved rounds per row; default 3
+	Reps    int      // repetitions per round and side; default 3
+	Python  string   // default /usr/bin/python3 (Debian's python3-torch)
+	Script  string   // path of torchref.py; default mtlrob/bench/torchref.py
+	Threads int      // PyTorch threads; default: the number of CPUs
+	Log     io.Writer
+}
+
+// Rows are the benchmark rows, in table order.
+var Rows = []string{"train", "forward"}
+
+// RowTitles are the rows' names in the printed table.
+var RowTitles = map[string]string{
+	"train": "natural train step", "forward": "forward only", "pgd_step": "one PGD step",
+	"pgd7": "PGD-7 attack", "pgd7_train": "PGD-7 adversarial train step",
+}
+
+// Result is one row of the report.
+type Result struct {
+	Model string `json:"model"`
+	Row   string `json:"row"`
+	Batch int    `json:"batch"`
+	// Seconds per repetition (median over every repetition of every round), by side: "torch" and each Go backend.
+	Seconds map[string]float64 `json:"seconds"`
+	// ImagesPerSecond = Batch / Seconds; GFLOPs = nominal FLOPs / Seconds / 1e9; Ratio = torch seconds / backend seconds (> 1: mtlrob faster).
+	ImagesPerSecond map[string]float64 `json:"images_per_second"`
+	GFLOPs          map[string]float64 `json:"gflops"`
+	Ratio           map[string]float64 `json:"ratio_vs_torch"`
+	NominalGFLOP    float64            `json:"nominal_gflop"`
+}
+
+// Report is the whole benchmark.
+type Report struct {
+	Backends     []string          `json:"backends"`
+	BackendLines map[string]string `json:"backend_lines"`
+	Torch        string            `json:"torch"`
+	TorchThreads int               `json:"torch_threads"`
+	// MatmulPeakGFLOPs is PyTorch's (OpenBLAS) float32 2048x2048 matrix product rate: the machine's matmul peak for reference.
+	MatmulPeakGFLOPs float64  `json:"matmul_peak_gflops"`
+	Results          []Result `json:"results"`
+}
+
+func (c Config) withDefaults() Config {
+	if len(c.Models) == 0 {
+		c.Models = []Model{LeNet}
+	}
+	if len(c.Rows) == 0 {
+		c.Rows = Rows
+	}
+	if c.Batch == 0 {
+		c.Batch = 128
+	}
+	if c.Rounds == 0 {
+		c.Rounds = 3
+	}
+	if c.Reps == 0 {
+		c.Reps = 3
+	}
+	if c.Python == "" {
+		c.Python = "/usr/bin/python3"
+	}
+	if c.Script == "" {
+		c.Script = "mtlrob/bench/torchref.py"
+	}
+	if c.Log == nil {
+		c.Log = io.Discard
+	}
+	return c
+}
+
+// Run benchmarks every (model, row) on every backend and on PyTorch, interleaved.
+func Run(backends []Backend, cfg Config) (*Report, error) {
+	cfg = cfg.withDefaults()
+	threads := cfg.Threads
+	if threads == 0 {
+		threads = numCPU()
+	}
+	torch, err := startTorch(cfg.Python, cfg.Script, threads)
+	if err != nil {
+		return nil, err
+	}
+	defer torch.Close()
+	rep := &Report{Torch: torch.Version, TorchThreads: torch.Threads, BackendLines: map[string]string{}}
+	for _, b := range backends {
+		rep.Backends = append(rep.Backends, b.Name)
+		rep.BackendLines[b.Name] = b.Line
+	}
+	mm, err := torch.time(torchRequest{Row: "matmul", Batch: 2048, Reps: 5, Warmup: 2})
+	if err != nil {
+		return nil, err
+	}
+	rep.MatmulPeakGFLOPs = 2 * 2048 * 2048 * 2048 / median(mm) / 1e9
+	fmt.Fprintf(cfg.Log, "matmul peak (PyTorch/OpenBLAS, 2048^3, %d threads): %.1f GFLOP/s\n", torch.Threads, rep.MatmulPeakGFLOPs)
+
+	for _, m := range cfg.Models {
+		for _, row := range cfg.Rows {
+			res := Result{Model: m.Name, Row: row, Batch: cfg.Batch, Seconds: map[string]float64{},
+				ImagesPerSecond: map[string]float64{}, GFLOPs: map[string]float64{}, Ratio: map[string]float64{},
+				NominalGFLOP: nominalFLOPs(row, m, cfg.Batch) / 1e9}
+			works := make([]*goWorkload, len(backends))
+			for i, b := range backends {
+				w, err := newGoWorkload(b.Backend, m, row, cfg.Batch)
+				if err != nil {
+					return nil, fmt.Errorf("bench: %s %s on %s: %w", m.Name, row, b.Name, err)
+				}
+				if err := w.run(); err != nil { // compile and warm up
+					return nil, fmt.Errorf("bench: %s %s on %s: %w", m.Name, row, b.Name, err)
+				}
+				works[i] = w
+			}
+			samples := map[string][]float64{}
+			for range cfg.Rounds {
+				for i, b := range backends {
+					for range cfg.Reps {
+						start := time.Now()
+						if err := works[i].run(); err != nil {
+							return nil, fmt.Errorf("bench: %s %s on %s: %w", m.Name, row, b.Name, err)
+						}
+						samples[b.Name] = append(samples[b.Name], time.Since(start).Seconds())
+					}
+				}
+				ts, err := torch.time(torchRequest{Model: m.Name, Row: row, Batch: cfg.Batch, Reps: cfg.Reps, Warmup: 1})
+				if err != nil {
+					return nil, err
+				}
+				samples["torch"] = append(samples["torch"], ts...)
+			}
+			for side, s := range samples {
+				sec := median(s)
+				res.Seconds[side] = sec
+				res.ImagesPerSecond[side] = float64(cfg.Batch) / sec
+				res.GFLOPs[side] = res.NominalGFLOP / sec
+			}
+			for _, b := range backends {
+				res.Ratio[b.Name] = res.Seconds["torch"] / res.Seconds[b.Name]
+			}
+			rep.Results = append(rep.Results, res)
+			fmt.Fprintf(cfg.Log, "%-8s %-30s %s\n", m.Name, RowTitles[row], res.summary(rep.Backends))
+		}
+	}
+	return rep, nil
+}
+
+func (r Result) summary(backends []string) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "torch %.4fs", r.Seconds["torch"])
+	for _, name := range backends {
+		fmt.Fprintf(&b, "  %s %.4fs (x%.2f)", name, r.Seconds[name], r.Ratio[name])
+	}
+	return b.String()
+}
+
+// Markdown renders the report as a table: one line per (model, row), columns per side.
+func (rep *Report) Markdown() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "Matmul peak (PyTorch %s, OpenBLAS, %d threads, 2048x2048 float32): %.1f GFLOP/s\n\n",
+		rep.Torch, rep.TorchThreads, rep.MatmulPeakGFLOPs)
+	b.WriteString("| model | row | batch | PyTorch s (img/s, GFLOP/s) |")
+	for _, name := range rep.Backends {
+		fmt.Fprintf(&b, " %s s (img/s, GFLOP/s) | %s / PyTorch |", name, name)
+	}
+	b.WriteString("\n|---|---|---|---|")
+	for range rep.Backends {
+		b.WriteString("---|---|")
+	}
+	b.WriteString("\n")
+	for _, r := range rep.Results {
+		fmt.Fprintf(&b, "| %s | %s | %d | %.4f (%.0f, %.1f) |", r.Model, RowTitles[r.Row], r.Batch,
+			r.Seconds["torch"], r.ImagesPerSecond["torch"], r.GFLOPs["torch"])
+		for _, name := range rep.Backends {
+			fmt.Fprintf(&b, " %.4f (%.0f, %.1f) | %.2f |", r.Seconds[name], r.ImagesPerSecond[name], r.GFLOPs[name], r.Ratio[name])
+		}
+		b.WriteString("\n")
+	}
+	fmt.Fprintf(&b, "\nRatio = PyTorch time / mtlrob time (above 1: mtlrob is faster). Backends:\n")
+	for _, name := range rep.Backends {
+		fmt.Fprintf(&b, "- %s: %s\n", name, rep.BackendLines[name])
+	}
+	return b.String()
+}
+
+func median(s []float64) float64 {
+	c := slices.Clone(s)
+	slices.Sort(c)
+	n := len(c)
+	if n == 0 {
+		return 0
+	}
+	if n%2 == 1 {
+		return c[n/2]
+	}
+	return (c[n/2-1] + c[n/2]) / 2
+}

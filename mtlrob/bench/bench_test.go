@@ -1,0 +1,44 @@
+package bench
+
+import (
+	"math"
+	"strings"
+	"testing"
+)
+
+func TestMedian(t *testing.T) {
+	for _, tc := range []struct {
+		in   []float64
+		want float64
+	}{{[]float64{3, 1, 2}, 2}, {[]float64{4, 1, 3, 2}, 2.5}, {[]float64{7}, 7}, {nil, 0}} {
+		if got := median(tc.in); got != tc.want {
+			t.Errorf("median(%v) = %v, want %v", tc.in, got, tc.want)
+		}
+	}
+}
+
+// TestLeNetFLOPs checks the LeNet count against the layer sizes: 28x28 conv 5x5 1->32, 14x14 conv 5x5
+// 32->64, fc 3136->1024, heads 1024->17, two FLOPs per multiply-add.
+func TestLeNetFLOPs(t *testing.T) {
+	want := 2.0 * (784*25*32 + 196*25*32*64 + 3136*1024 + 1024*17)
+	if LeNet.ForwardFLOPs != want || math.Abs(want-27.79e6) > 0.01e6 {
+		t.Fatalf("LeNet forward FLOPs %g, want %g (about 27.79 M)", LeNet.ForwardFLOPs, want)
+	}
+	if got := nominalFLOPs("train", LeNet, 128); got != 3*128*want {
+		t.Fatalf("train step FLOPs %g, want three forward passes of 128 images", got)
+	}
+}
+
+func TestMarkdownHasEverySide(t *testing.T) {
+	rep := &Report{Backends: []string{"go", "xla:cpu"}, BackendLines: map[string]string{"go": "go (pure Go)", "xla:cpu": "xla:cpu"},
+		Torch: "1.13", TorchThreads: 2, MatmulPeakGFLOPs: 100,
+		Results: []Result{{Model: "lenet", Row: "train", Batch: 128,
+			Seconds: map[string]float64{"torch": 0.1, "go": 0.2, "xla:cpu": 0.05}, Ratio: map[string]float64{"go": 0.5, "xla:cpu": 2},
+			ImagesPerSecond: map[string]float64{}, GFLOPs: map[string]float64{}}}}
+	md := rep.Markdown()
+	for _, want := range []string{"| lenet | natural train step | 128 | 0.1000", "| 0.50 |", "| 2.00 |", "xla:cpu / PyTorch", "100.0 GFLOP/s"} {
+		if !strings.Contains(md, want) {
+			t.Errorf("markdown lacks %q:\n%s", want, md)
+		}
+	}
+}

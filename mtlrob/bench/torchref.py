@@ -1,0 +1,175 @@
+"""PyTorch reference for `make bench`: the same networks and the same work as mtlrob's benchmark rows.
+
+Run by the Go benchmark driver as a long-lived subprocess (so rows can be interleaved with the Go
+side without re-importing torch): it reads one JSON request per line on stdin,
+    {"model": "lenet"|"resnet18", "row": ROW, "batch": B, "reps": N, "warmup": W}
+times N repetitions of ROW after W warm-up repetitions and answers one JSON line
+    {"seconds": [t1, ..., tN]}.
+Rows: "train" (natural multi-task train step: forward, sum of per-head CE, backward, SGD update),
+"forward" (logits of every head, no gradient), "pgd_step" (one gray-box PGD-Linf step on the main
+head: forward, backward to the input, sign step, projection), "pgd7" (PGD-7 attack),
+"pgd7_train" (PGD-7 adversarial training step: the attack, then a train step on its output),
+"matmul" (a B x B by B x B float32 matrix product, for the machine's matmul peak).
+The first line written is {"ready": true, "torch": VERSION, "threads": T}.
+
+Use Debian's python3-torch with OpenBLAS (/usr/bin/python3), threads = cores.
+"""
+import json
+import os
+import sys
+import time
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+EPS, ALPHA = 0.1, 0.025
+
+
+class LeNet(nn.Module):
+    """The multi-head LeNet of mtlrob/arch (Madry MNIST net): conv32 5x5 same, pool, conv64 5x5 same, pool, fc1024."""
+
+    def __init__(self, heads, channels=1, size=28):
+        super().__init__()
+        self.conv1 = nn.Conv2d(channels, 32, 5, padding=2)
+        self.conv2 = nn.Conv2d(32, 64, 5, padding=2)
+        self.fc1 = nn.Linear(64 * (size // 4) * (size // 4), 1024)
+        self.heads = nn.ModuleList([nn.Linear(1024, k) for k in heads])
+
+    def forward(self, x):
+        x = F.max_pool2d(F.relu(self.conv1(x)), 2)
+        x = F.max_pool2d(F.relu(self.conv2(x)), 2)
+        x = F.relu(self.fc1(x.flatten(1)))
+        return [h(x) for h in self.heads]
+
+
+class BasicBlock(nn.Module):
+    def __init__(self, cin, cout, stride):
+        super().__init__()
+        self.conv1 = nn.Conv2d(cin, cout, 3, stride, 1, bias=False)
+        self.bn1 = nn.BatchNorm2d(cout)
+        self.conv2 = nn.Conv2d(cout, cout, 3, 1, 1, bias=False)
+        self.bn2 = nn.BatchNorm2d(cout)
+        self.short = nn.Sequential()
+        if stride != 1 or cin != cout:
+            self.short = nn.Sequential(nn.Conv2d(cin, cout, 1, stride, bias=False), nn.BatchNorm2d(cout))
+
+    def forward(self, x):
+        y = F.relu(self.bn1(self.conv1(x)))
+        y = self.bn2(self.conv2(y))
+        return F.relu(y + self.short(x))
+
+
+class ResNet18(nn.Module):
+    """ResNet-18 for 32x32 inputs (3x3 stem, no max pool), one linear head per task."""
+
+    def __init__(self, heads):
+        super().__init__()
+        self.conv1 = nn.Conv2d(3, 64, 3, 1, 1, bias=False)
+        self.bn1 = nn.BatchNorm2d(64)
+        layers, cin = [], 64
+        for cout, stride in [(64, 1), (128, 2), (256, 2), (512, 2)]:
+            layers += [BasicBlock(cin, cout, stride), BasicBlock(cout, cout, 1)]
+            cin = cout
+        self.layers = nn.Sequential(*layers)
+        self.heads = nn.ModuleList([nn.Linear(512, k) for k in heads])
+
+    def forward(self, x):
+        x = self.layers(F.relu(self.bn1(self.conv1(x))))
+        x = F.adaptive_avg_pool2d(x, 1).flatten(1)
+        return [h(x) for h in self.heads]
+
+
+def make(model, batch):
+    torch.manual_seed(0)
+    if model == "lenet":
+        net, shape = LeNet([10, 3, 4]), (batch, 1, 28, 28)
+    elif model == "resnet18":
+        net, shape = ResNet18([10, 2, 3]), (batch, 3, 32, 32)
+    else:
+        raise ValueError("unknown model %r" % model)
+    x = torch.rand(shape)
+    ys = [torch.randint(0, k, (batch,)) for k in net_heads(net)]
+    opt = torch.optim.SGD(net.parameters(), lr=0.01)
+    return net, x, ys, opt
+
+
+def net_heads(net):
+    return [h.out_features for h in net.heads]
+
+
+def train_step(net, opt, x, ys):
+    net.train()
+    opt.zero_grad(set_to_none=True)
+    loss = sum(F.cross_entropy(z, y) for z, y in zip(net(x), ys))
+    loss.backward()
+    opt.step()
+
+
+def pgd(net, x, y, steps):
+    """Gray-box PGD-Linf on the main head, uniform random start, as mtlrob's PGD."""
+    net.eval()
+    x_adv = (x + torch.empty_like(x).uniform_(-EPS, EPS)).clamp(0, 1)
+    for _ in range(steps):
+        x_adv.requires_grad_(True)
+        loss = F.cross_entropy(net(x_adv)[0], y)
+        (g,) = torch.autograd.grad(loss, x_adv)
+        x_adv = x_adv.detach() + ALPHA * g.sign()
+        x_adv = torch.min(torch.max(x_adv, x - EPS), x + EPS).clamp(0, 1)
+    return x_adv.detach()
+
+
+def run(req, cache):
+    key = (req["model"], req["batch"])
+    if req["row"] != "matmul" and key not in cache:
+        cache.clear()
+        cache[key] = make(req["model"], req["batch"])
+    net, x, ys, opt = cache.get(key, (None, None, None, None))
+    row = req["row"]
+    if row == "matmul":
+        n = req["batch"]
+        a, b = torch.rand(n, n), torch.rand(n, n)
+        fn = lambda: torch.mm(a, b)
+    elif row == "train":
+        fn = lambda: train_step(net, opt, x, ys)
+    elif row == "forward":
+        def fn():
+            net.eval()
+            with torch.no_grad():
+                net(x)
+    elif row == "pgd_step":
+        fn = lambda: pgd(net, x, ys[0], 1)
+    elif row == "pgd7":
+        fn = lambda: pgd(net, x, ys[0], 7)
+    elif row == "pgd7_train":
+        fn = lambda: train_step(net, opt, pgd(net, x, ys[0], 7), ys)
+    else:
+        raise ValueError("unknown row %r" % row)
+    for _ in range(req.get("warmup", 1)):
+        fn()
+    times = []
+    for _ in range(req["reps"]):
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    return {"seconds": times}
+
+
+def main():
+    threads = int(os.environ.get("MTLROB_BENCH_THREADS", os.cpu_count() or 1))
+    torch.set_num_threads(threads)
+    print(json.dumps({"ready": True, "torch": torch.__version__, "threads": torch.get_num_threads()}), flush=True)
+    cache = {}
+    for line in sys.stdin:
+        line = line.strip()
+        if not line:
+            continue
+        try:
+            out = run(json.loads(line), cache)
+        except Exception as e:  # report, keep serving
+            out = {"error": "%s: %s" % (type(e).__name__, e)}
+        print(json.dumps(out), flush=True)
+
+
+if __name__ == "__main__":
+    main()
