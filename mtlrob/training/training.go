@@ -4,7 +4,6 @@
 package training
 
 import (
-	"errors"
 	"fmt"
 	"time"
 
@@ -12,7 +11,6 @@ import (
 	. "github.com/gomlx/gomlx/core/graph"
 	"github.com/gomlx/gomlx/core/tensors"
 	"github.com/gomlx/gomlx/ml/model"
-	"github.com/gomlx/gomlx/ml/model/checkpoint"
 	"github.com/gomlx/gomlx/ml/train"
 	"github.com/gomlx/gomlx/ml/train/optimizer"
 	"github.com/gomlx/gomlx/ui/commandline"
@@ -31,6 +29,13 @@ type Config struct {
 	Optimizer string `json:"optimizer"`
 	// LearningRate; default 1e-3 for Adam (the authors' code uses 1e-4 with many more epochs) and 0.1 for SGD (001 §IV-A).
 	LearningRate float64 `json:"learning_rate"`
+	// Momentum of "sgd" (default 0.9), WeightDecay its L2 weight decay (default 0), and the step decay of
+	// its learning rate: times LRDecayFactor (default 0.1) every LRDecayEvery steps (default 0: constant).
+	// 001 §IV-A: lr 0.1, x0.1 every 50 epochs. See MomentumSGD.
+	Momentum      float64 `json:"momentum,omitempty"`
+	WeightDecay   float64 `json:"weight_decay,omitempty"`
+	LRDecayEvery  int     `json:"lr_decay_every,omitempty"`
+	LRDecayFactor float64 `json:"lr_decay_factor,omitempty"`
 	// TaskWeights are the w_m of the multi-task loss sum_m w_m L_m (001 Eq. 3), in task order. Default: all 1.
 	TaskWeights []float64 `json:"task_weights,omitempty"`
 	// Seed fixes the initial weights and the data order. A run is a pure function of its seed and config.
@@ -61,6 +66,14 @@ func (c Config) withDefaults(numTasks int) (Config, error) {
 	}
 	if c.LearningRate == 0 {
 		c.LearningRate = map[string]float64{"adam": 1e-3, "sgd": 0.1}[c.Optimizer]
+	}
+	if c.Optimizer == "sgd" {
+		if c.Momentum == 0 {
+			c.Momentum = 0.9
+		}
+		if c.LRDecayFactor == 0 {
+			c.LRDecayFactor = 0.1
+		}
 	}
 	if c.TaskWeights == nil {
 		c.TaskWeights = make([]float64, numTasks)
@@ -170,7 +183,8 @@ func NewTrainer(backend compute.Backend, store *model.Store, cfg Config, step St
 	case "adam":
 		opt = optimizer.Adam().LearningRate(cfg.LearningRate).Done()
 	case "sgd":
-		opt = optimizer.StochasticGradientDescent().WithDecay(false).WithLearningRate(cfg.LearningRate).Done()
+		opt = MomentumSGD{LearningRate: cfg.LearningRate, Momentum: cfg.Momentum, WeightDecay: cfg.WeightDecay,
+			DecayEvery: cfg.LRDecayEvery, DecayFactor: cfg.LRDecayFactor}
 	}
 	return train.NewTrainer(backend, store, step.ModelFn, step.LossFn, opt, nil, nil), nil
 }
@@ -202,11 +216,13 @@ func Train(backend compute.Backend, store *model.Store, net *arch.Net, tasks tas
 	}
 	start := time.Now()
 	store.SetParam(model.ParamInitialSeed, cfg.Seed)
-	var ckpt *checkpoint.Handler
+	var ckpt *Checkpointer
 	if cfg.CheckpointDir != "" {
-		ckpt, err = checkpoint.Build(store).Dir(cfg.CheckpointDir).Keep(cfg.KeepCheckpoints).Immediate().Done()
-		if err != nil {
-			return nil, fmt.Errorf("training: checkpoint %s: %w", cfg.CheckpointDir, err)
+		if _, err := Restore(store, cfg.CheckpointDir); err != nil {
+			return nil, err
+		}
+		if ckpt, err = NewCheckpointer(store, cfg.CheckpointDir, cfg.KeepCheckpoints); err != nil {
+			return nil, err
 		}
 	}
 	trainer, err := NewTrainer(backend, store, cfg, step)
@@ -281,20 +297,4 @@ func Train(backend compute.Backend, store *model.Store, net *arch.Net, tasks tas
 	res.Final = final
 	res.Seconds = time.Since(start).Seconds()
 	return res, nil
-}
-
-// ErrNoCheckpoint is returned by Restore when the directory holds no checkpoint.
-var ErrNoCheckpoint = errors.New("training: no checkpoint")
-
-// Restore loads the latest checkpoint of dir into a fresh store.
-func Restore(dir string) (*model.Store, error) {
-	store := model.NewStore()
-	h, err := checkpoint.Build(store).Dir(dir).Immediate().Done()
-	if err != nil {
-		return nil, fmt.Errorf("training: loading checkpoint %s: %w", dir, err)
-	}
-	if ok, err := h.HasCheckpoints(); err != nil || !ok {
-		return nil, fmt.Errorf("%w in %s", ErrNoCheckpoint, dir)
-	}
-	return store, nil
 }

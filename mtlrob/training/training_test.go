@@ -3,6 +3,8 @@ package training
 import (
 	"math"
 	"math/rand/v2"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -12,6 +14,7 @@ import (
 	"github.com/gomlx/gomlx/core/tensors"
 	"github.com/gomlx/gomlx/ml/layers/activation"
 	"github.com/gomlx/gomlx/ml/model"
+	"github.com/gomlx/gomlx/ml/train"
 	"github.com/mtlrob/mtlrob/datasets"
 	"github.com/mtlrob/mtlrob/mtlrob/arch"
 	"github.com/mtlrob/mtlrob/mtlrob/task"
@@ -192,5 +195,85 @@ func TestConfigErrors(t *testing.T) {
 	if _, err := Natural(backend, model.NewStore(), toyNet(t, set), other, toyData(32, 1, "train"), toyData(8, 2, "test"), Config{}); err == nil ||
 		!strings.Contains(err.Error(), "2 heads") {
 		t.Fatalf("mismatched task set: error %v, want one naming the head count", err)
+	}
+}
+
+// TestMomentumSGDMatchesPyTorchRecurrence runs three steps on the loss sum(w*a) + 0.5*sum(w^2) (gradient
+// a + w) and compares with the recurrence of torch.optim.SGD(momentum, weight_decay) + StepLR, computed
+// here in float64.
+func TestMomentumSGDMatchesPyTorchRecurrence(t *testing.T) {
+	backend := goBackend(t)
+	store := model.NewStore()
+	a := []float32{0.5, -1, 2}
+	w0 := []float32{1, 2, -3}
+	opt := MomentumSGD{LearningRate: 0.1, Momentum: 0.9, WeightDecay: 0.01, DecayEvery: 2, DecayFactor: 0.1}
+	trainer := train.NewTrainer(backend, store, func(s *model.Scope, x *Node) *Node {
+		w := s.VariableWithValue("w", w0).NodeValue(x.Graph())
+		return Add(ReduceAllSum(Mul(w, x)), MulScalar(ReduceAllSum(Square(w)), 0.5))
+	}, func(_, pred []*Node) *Node { return pred[0] }, opt, nil, nil)
+	for range 3 {
+		if _, err := trainer.TrainStep(train.Batch{Inputs: []*tensors.Tensor{tensors.FromValue(a)}, Labels: []*tensors.Tensor{tensors.FromValue([]float32{0})}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got := tensors.MustCopyFlatData[float32](store.GetVariable("/w").MustValue())
+	for i := range w0 {
+		w, v := float64(w0[i]), 0.0
+		for step := range 3 {
+			g := float64(a[i]) + w + 0.01*w
+			if step == 0 {
+				v = g
+			} else {
+				v = 0.9*v + g
+			}
+			lr := 0.1 * math.Pow(0.1, float64(step/2))
+			w -= lr * v
+		}
+		if math.Abs(float64(got[i])-w) > 1e-5 {
+			t.Errorf("w[%d] = %.6f after 3 steps, PyTorch's recurrence gives %.6f", i, got[i], w)
+		}
+	}
+}
+
+// TestInterruptedSaveLeavesLastCheckpoint: a save that died mid-write (a staging directory with a
+// truncated data file, as a kill during Save leaves it) must not be what a resumed run loads.
+func TestInterruptedSaveLeavesLastCheckpoint(t *testing.T) {
+	backend := goBackend(t)
+	set := toyTasks(t)
+	dir := t.TempDir()
+	cfg := Config{Steps: 10, BatchSize: 16, LearningRate: 0.05, EvalEvery: 5, Seed: 5, Quiet: true, CheckpointDir: dir, KeepCheckpoints: 2}
+	store := model.NewStore()
+	if _, err := Natural(backend, store, toyNet(t, set), set, toyData(64, 1, "train"), toyData(32, 2, "test"), cfg); err != nil {
+		t.Fatal(err)
+	}
+	names, err := listCheckpoints(dir)
+	if err != nil || len(names) != 2 || !strings.HasSuffix(names[1], "step-00000010") {
+		t.Fatalf("checkpoints %v (%v): want the 2 most recent, the last at step 10", names, err)
+	}
+	staging := filepath.Join(dir, ".staging-crash")
+	if err := os.MkdirAll(staging, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(staging, "checkpoint-n0000099-step-00000011.bin"), []byte{1, 2, 3}, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	restored := model.NewStore()
+	ok, err := Restore(restored, dir)
+	if err != nil || !ok {
+		t.Fatalf("Restore: %v, %v", ok, err)
+	}
+	if _, err := os.Stat(staging); !os.IsNotExist(err) {
+		t.Errorf("the interrupted save's staging directory is still there")
+	}
+	v := restored.GetVariable("/backbone/fc/weights")
+	if v == nil {
+		t.Fatal("restored store lacks /backbone/fc/weights")
+	}
+	want := tensors.MustCopyFlatData[float32](store.GetVariable("/backbone/fc/weights").MustValue())
+	got := tensors.MustCopyFlatData[float32](v.MustValue())
+	for i := range want {
+		if got[i] != want[i] {
+			t.Fatalf("restored weight %d = %v, want %v", i, got[i], want[i])
+		}
 	}
 }

@@ -1,0 +1,148 @@
+package training
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"github.com/gomlx/gomlx/ml/model"
+	"github.com/gomlx/gomlx/ml/model/checkpoint"
+	"github.com/gomlx/gomlx/ml/train/optimizer"
+)
+
+// Checkpointer saves GoMLX checkpoints of a store into Dir atomically: each checkpoint is written by
+// GoMLX into a staging directory inside Dir, then its data file and, last, its JSON file are renamed
+// into Dir. GoMLX lists a checkpoint by its JSON file, so a crash at any point leaves either the
+// complete new checkpoint or none of it, never a truncated one that a resumed run would load.
+// The Keep most recent checkpoints are kept.
+type Checkpointer struct {
+	Dir   string
+	Keep  int
+	store *model.Store
+}
+
+// NewCheckpointer returns a Checkpointer for store writing into dir (created if missing).
+func NewCheckpointer(store *model.Store, dir string, keep int) (*Checkpointer, error) {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, fmt.Errorf("training: checkpoint directory: %w", err)
+	}
+	return &Checkpointer{Dir: dir, Keep: keep, store: store}, nil
+}
+
+// Restore loads the latest checkpoint of dir, if any, into store and reports whether there was one.
+// Leftovers of interrupted saves (staging directories) are removed.
+func Restore(store *model.Store, dir string) (bool, error) {
+	if err := removeStaging(dir); err != nil {
+		return false, err
+	}
+	if names, err := listCheckpoints(dir); err != nil || len(names) == 0 {
+		return false, err
+	}
+	if _, err := checkpoint.Build(store).Dir(dir).Immediate().Done(); err != nil {
+		return false, fmt.Errorf("training: loading checkpoint from %s: %w", dir, err)
+	}
+	return true, nil
+}
+
+// Save writes a checkpoint of the store's current variables and parameters.
+func (c *Checkpointer) Save() error {
+	staging, err := os.MkdirTemp(c.Dir, ".staging-")
+	if err != nil {
+		return fmt.Errorf("training: checkpoint: %w", err)
+	}
+	defer os.RemoveAll(staging)
+	h, err := checkpoint.Build(c.store).Dir(staging).Keep(-1).Done()
+	if err != nil {
+		return fmt.Errorf("training: checkpoint in %s: %w", c.Dir, err)
+	}
+	if err := h.Save(); err != nil {
+		return fmt.Errorf("training: checkpoint in %s: %w", c.Dir, err)
+	}
+	written, err := listCheckpoints(staging)
+	if err != nil || len(written) != 1 {
+		return fmt.Errorf("training: checkpoint in %s: GoMLX wrote %d checkpoints (%v), want 1", c.Dir, len(written), err)
+	}
+	existing, err := listCheckpoints(c.Dir)
+	if err != nil {
+		return err
+	}
+	next := 0
+	if n := len(existing); n > 0 {
+		fmt.Sscanf(existing[n-1], "checkpoint-n%07d", &next)
+		next++
+	}
+	base := fmt.Sprintf("checkpoint-n%07d-step-%08d", next, optimizer.GetGlobalStep(c.store))
+	for _, suffix := range []string{checkpoint.BinDataSuffix, checkpoint.JsonNameSuffix} { // the JSON last: it commits
+		from := filepath.Join(staging, written[0]+suffix)
+		if err := syncFile(from); err != nil {
+			return fmt.Errorf("training: checkpoint: %w", err)
+		}
+		if err := os.Rename(from, filepath.Join(c.Dir, base+suffix)); err != nil {
+			return fmt.Errorf("training: checkpoint: %w", err)
+		}
+	}
+	return c.prune()
+}
+
+// prune removes all but the Keep most recent checkpoints (JSON first, so none is ever half-listed).
+func (c *Checkpointer) prune() error {
+	names, err := listCheckpoints(c.Dir)
+	if err != nil || c.Keep <= 0 || len(names) <= c.Keep {
+		return err
+	}
+	for _, base := range names[:len(names)-c.Keep] {
+		for _, suffix := range []string{checkpoint.JsonNameSuffix, checkpoint.BinDataSuffix} {
+			if err := os.Remove(filepath.Join(c.Dir, base+suffix)); err != nil && !os.IsNotExist(err) {
+				return fmt.Errorf("training: pruning checkpoints: %w", err)
+			}
+		}
+	}
+	return nil
+}
+
+// listCheckpoints returns the base names of the complete checkpoints in dir, oldest first.
+func listCheckpoints(dir string) ([]string, error) {
+	entries, err := os.ReadDir(dir)
+	if os.IsNotExist(err) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("training: listing checkpoints: %w", err)
+	}
+	var names []string
+	for _, e := range entries {
+		n := e.Name()
+		if !e.IsDir() && strings.HasPrefix(n, "checkpoint-") && strings.HasSuffix(n, checkpoint.JsonNameSuffix) {
+			names = append(names, strings.TrimSuffix(n, checkpoint.JsonNameSuffix))
+		}
+	}
+	sort.Strings(names)
+	return names, nil
+}
+
+func removeStaging(dir string) error {
+	matches, err := filepath.Glob(filepath.Join(dir, ".staging-*"))
+	if err != nil {
+		return err
+	}
+	for _, m := range matches {
+		if err := os.RemoveAll(m); err != nil {
+			return fmt.Errorf("training: removing an interrupted checkpoint: %w", err)
+		}
+	}
+	return nil
+}
+
+func syncFile(path string) error {
+	f, err := os.OpenFile(path, os.O_RDWR, 0)
+	if err != nil {
+		return err
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}
