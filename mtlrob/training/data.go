@@ -3,6 +3,7 @@ package training
 import (
 	"fmt"
 	"iter"
+	"math/rand/v2"
 
 	"github.com/gomlx/gomlx/core/tensors"
 	"github.com/gomlx/gomlx/ml/model"
@@ -23,6 +24,9 @@ type stream struct {
 	batch int
 	seed  int64
 	store *model.Store
+	// augment is applied to every training batch with a generator seeded by (seed, step), so a resumed
+	// run augments exactly as an uninterrupted one.
+	augment datasets.Augmenter
 }
 
 func (st *stream) Name() string { return st.ds.Name + "/" + st.ds.Split }
@@ -47,6 +51,14 @@ func (st *stream) Iter() iter.Seq2[train.Batch, error] {
 				b.Reset()
 				continue
 			}
+			if st.augment.Enabled() {
+				rng := rand.New(rand.NewPCG(uint64(st.seed), uint64(step)))
+				if err := st.augment.Apply(images, n, st.ds.Height, st.ds.Width, st.ds.Channels, rng); err != nil {
+					yield(train.Batch{}, fmt.Errorf("training: augmenting %s: %w", st.Name(), err))
+					return
+				}
+			}
+			step++
 			batch, err := makeBatch(st.ds, st.tasks, images, labels, n)
 			if !yield(batch, err) || err != nil {
 				return

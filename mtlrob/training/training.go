@@ -49,6 +49,9 @@ type Config struct {
 	CheckpointDir string `json:"checkpoint_dir,omitempty"`
 	// KeepCheckpoints is how many checkpoints are kept. Default 2.
 	KeepCheckpoints int `json:"keep_checkpoints"`
+	// Augment is the data augmentation applied to training batches (datasets.DefaultAugmenter(name) gives
+	// the paper's per-dataset choice: crop+flip for CIFAR10 and Tiny ImageNet). Default: none.
+	Augment datasets.Augmenter `json:"augment"`
 	// Quiet turns the progress bar off.
 	Quiet bool `json:"-"`
 }
@@ -280,7 +283,7 @@ func Train(backend compute.Backend, store *model.Store, net *arch.Net, tasks tas
 		return measure(int(optimizer.GetGlobalStep(store)))
 	})
 
-	data := &stream{ds: trainDS, tasks: tasks, batch: cfg.BatchSize, seed: cfg.Seed, store: store}
+	data := &stream{ds: trainDS, tasks: tasks, batch: cfg.BatchSize, seed: cfg.Seed, store: store, augment: cfg.Augment}
 	if res.StartStep < cfg.Steps {
 		if _, err := loop.RunToGlobalStep(data, cfg.Steps); err != nil {
 			return nil, fmt.Errorf("training: %s on %s: %w", net, data.Name(), err)

@@ -1,6 +1,7 @@
 package training
 
 import (
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"os"
@@ -98,11 +99,17 @@ func TestNaturalLearnsAndCurvesMove(t *testing.T) {
 // TestResumeEqualsUninterrupted: a run stopped after 10 steps and resumed from its checkpoint ends
 // with exactly the weights of a run that went through without stopping (same seed, same config).
 func TestResumeEqualsUninterrupted(t *testing.T) {
+	for _, aug := range []datasets.Augmenter{{}, {Pad: 1, Flip: true}} {
+		t.Run(fmt.Sprintf("augment %+v", aug), func(t *testing.T) { testResume(t, aug) })
+	}
+}
+
+func testResume(t *testing.T, aug datasets.Augmenter) {
 	backend := goBackend(t)
 	set := toyTasks(t)
 	trainDS, testDS := toyData(64, 1, "train"), toyData(32, 2, "test")
 	cfg := func(steps int, dir string) Config {
-		return Config{Steps: steps, BatchSize: 16, LearningRate: 0.05, EvalEvery: 5, Seed: 5, Quiet: true, CheckpointDir: dir}
+		return Config{Steps: steps, BatchSize: 16, LearningRate: 0.05, EvalEvery: 5, Seed: 5, Quiet: true, CheckpointDir: dir, Augment: aug}
 	}
 	straight := model.NewStore()
 	if _, err := Natural(backend, straight, toyNet(t, set), set, trainDS, testDS, cfg(20, t.TempDir())); err != nil {
