@@ -93,6 +93,9 @@ func randomBatch(m Model, batch int, seed uint64) ([]float32, [][]int32) {
 
 func (m Model) tensors(x []float32, ys [][]int32, batch int) train.Batch {
 	b := train.Batch{Inputs: []*tensors.Tensor{tensors.FromFlatDataAndDimensions(append([]float32(nil), x...), batch, m.Input[0], m.Input[1], m.Input[2])}}
+	for _, y := range ys { // labels as inputs too: training steps that attack read them there
+		b.Inputs = append(b.Inputs, tensors.FromFlatDataAndDimensions(append([]int32(nil), y...), batch))
+	}
 	for _, y := range ys {
 		b.Labels = append(b.Labels, tensors.FromFlatDataAndDimensions(append([]int32(nil), y...), batch))
 	}

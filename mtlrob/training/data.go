@@ -31,7 +31,8 @@ type stream struct {
 
 func (st *stream) Name() string { return st.ds.Name + "/" + st.ds.Split }
 
-// Iter yields Batch{Inputs: [images [batch,H,W,C] float32], Labels: one int32 [batch] tensor per task}.
+// Iter yields Batch{Inputs: [images [batch,H,W,C] float32, labels per task], Labels: one int32 [batch]
+// tensor per task}.
 func (st *stream) Iter() iter.Seq2[train.Batch, error] {
 	return func(yield func(train.Batch, error) bool) {
 		b := datasets.NewBatcher(st.ds, st.batch, true, st.seed, true)
@@ -67,7 +68,9 @@ func (st *stream) Iter() iter.Seq2[train.Batch, error] {
 	}
 }
 
-// makeBatch converts one host batch into fresh tensors (a train step consumes its inputs).
+// makeBatch converts one host batch into fresh tensors (a train step consumes its inputs): Inputs are the
+// images followed by the per-task labels (adversarial steps attack inside the model function and need
+// them), Labels the per-task labels again (for the loss).
 func makeBatch(ds *datasets.Dataset, tasks task.Set, images []float32, labels []int32, n int) (train.Batch, error) {
 	perTask, err := tasks.Labels(labels)
 	if err != nil {
@@ -75,7 +78,10 @@ func makeBatch(ds *datasets.Dataset, tasks task.Set, images []float32, labels []
 	}
 	b := train.Batch{Inputs: []*tensors.Tensor{tensors.FromFlatDataAndDimensions(images, n, ds.Height, ds.Width, ds.Channels)}}
 	for _, l := range perTask {
-		b.Labels = append(b.Labels, tensors.FromFlatDataAndDimensions(l, n))
+		b.Inputs = append(b.Inputs, tensors.FromFlatDataAndDimensions(l, n))
+	}
+	for _, l := range perTask {
+		b.Labels = append(b.Labels, tensors.FromFlatDataAndDimensions(append([]int32(nil), l...), n))
 	}
 	return b, nil
 }

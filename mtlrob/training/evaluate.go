@@ -68,9 +68,9 @@ func (e *Evaluator) Evaluate(ds *datasets.Dataset) (Scores, error) {
 		if err != nil {
 			return sc, err
 		}
-		args := []any{batch.Inputs[0]}
-		for _, l := range batch.Labels {
-			args = append(args, l)
+		args := make([]any, len(batch.Inputs))
+		for i, in := range batch.Inputs {
+			args[i] = in
 		}
 		out, err := e.exec.Call(args...)
 		if err != nil {
