@@ -18,7 +18,14 @@ func LeNetBackbone(s *model.Scope, x *Node) *Node {
 	return activation.Relu(Dense(s.In("fc1"), Flatten(x), 1024))
 }
 
-// LeNet returns the multi-head LeNet: LeNetBackbone with one linear head per task (hard parameter sharing).
+// LeNet returns the multi-head LeNet for 28x28x1 images (MNIST, Fashion-MNIST): LeNetBackbone with one
+// linear head per task (hard parameter sharing). One 10-class head: 3,274,634 parameters.
 func LeNet(tasks []string, classes []int) (*Net, error) {
-	return New("lenet", LeNetBackbone, tasks, classes)
+	return LeNetFor(tasks, classes, [3]int{28, 28, 1})
+}
+
+// LeNetFor is LeNet for images of another (height, width, channels); the fully connected layer grows
+// with the image (height/4 * width/4 * 64 inputs).
+func LeNetFor(tasks []string, classes []int, inputShape [3]int) (*Net, error) {
+	return newFor("lenet", LeNetBackbone, tasks, classes, inputShape)
 }

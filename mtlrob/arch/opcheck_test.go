@@ -5,6 +5,7 @@ package arch
 // on tiny shapes. They also pin down the pure-Go backend traps listed in architecture.md.
 
 import (
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"testing"
@@ -12,6 +13,7 @@ import (
 	"github.com/gomlx/compute"
 	"github.com/gomlx/compute/dtypes"
 	_ "github.com/gomlx/compute/gobackend"
+	"github.com/gomlx/compute/shapes"
 	. "github.com/gomlx/gomlx/core/graph"
 	"github.com/gomlx/gomlx/core/tensors"
 	"github.com/gomlx/gomlx/ml/layers/activation"
@@ -22,6 +24,9 @@ func goBackend(t testing.TB) compute.Backend {
 	b, err := compute.NewWithConfig("go")
 	if err != nil {
 		t.Fatalf("pure-Go backend: %v", err)
+	}
+	if !isGoBackend(b) {
+		t.Fatalf("isGoBackend does not recognise the pure-Go backend (String %q, Name %q): the layers would run the slow native convolution", b.String(), b.Name())
 	}
 	return b
 }
@@ -137,6 +142,36 @@ func TestOpGradientsMatchFiniteDifferences(t *testing.T) {
 			labels := Const(in[0].Graph(), []int32{0, 2, 1})
 			return CrossEntropy(in[0], labels)
 		}, []operand{randomOperand(r, 3, 4)}},
+		{"strided conv 3x3 stride 2 pad 1", func(in []*Node) *Node { return Conv2DStrided(in[0], in[1], 2, 1) },
+			[]operand{randomOperand(r, 2, 6, 5, 2), randomOperand(r, 3, 3, 2, 3)}},
+		{"strided conv 5x5 stride 3 pad 2", func(in []*Node) *Node { return Conv2DStrided(in[0], in[1], 3, 2) },
+			[]operand{randomOperand(r, 1, 8, 8, 1), randomOperand(r, 5, 5, 1, 2)}},
+		{"strided conv 1x1 stride 2 (shortcut)", func(in []*Node) *Node { return Conv2DStrided(in[0], in[1], 2, 0) },
+			[]operand{randomOperand(r, 2, 5, 4, 3), randomOperand(r, 1, 1, 3, 2)}},
+		{"native strided Convolve", func(in []*Node) *Node {
+			return Convolve(in[0], in[1]).Strides(2).PaddingPerDim([][2]int{{1, 1}, {1, 1}}).Done()
+		}, []operand{randomOperand(r, 1, 5, 5, 2), randomOperand(r, 3, 3, 2, 2)}},
+		{"MaxPool2DStrided 3x3/2 (overlapping)", func(in []*Node) *Node { return MaxPool2DStrided(in[0], 3, 2) },
+			[]operand{randomOperand(r, 2, 7, 6, 2)}},
+		{"MaxPool2DStrided window clipped to a 2x1 map", func(in []*Node) *Node { return MaxPool2DStrided(in[0], 3, 2) },
+			[]operand{randomOperand(r, 2, 2, 1, 3)}},
+		{"native MaxPool 3x3/2", func(in []*Node) *Node { return MaxPool(in[0]).Window(3).Strides(2).NoPadding().Done() },
+			[]operand{randomOperand(r, 1, 7, 7, 2)}},
+		{"GlobalAvgPool", func(in []*Node) *Node { return GlobalAvgPool(in[0]) },
+			[]operand{randomOperand(r, 2, 3, 4, 3)}},
+		{"AdaptiveAvgPool2D 5x3 -> 3x6", func(in []*Node) *Node { return AdaptiveAvgPool2D(in[0], 3, 6) },
+			[]operand{randomOperand(r, 2, 5, 3, 2)}},
+		{"BatchNorm batch statistics (train mode)", func(in []*Node) *Node {
+			mean, variance := BatchMoments(in[0])
+			return BatchNormWith(in[0], in[1], in[2], mean, variance)
+		}, []operand{randomOperand(r, 3, 2, 2, 2), randomOperand(r, 2), randomOperand(r, 2)}},
+		{"BatchNorm batch statistics on [batch, features]", func(in []*Node) *Node {
+			mean, variance := BatchMoments(in[0])
+			return BatchNormWith(in[0], in[1], in[2], mean, variance)
+		}, []operand{randomOperand(r, 5, 3), randomOperand(r, 3), randomOperand(r, 3)}},
+		{"BatchNorm moving averages (inference mode)", func(in []*Node) *Node {
+			return BatchNormWith(in[0], in[1], in[2], in[3], AddScalar(Square(in[4]), 0.5))
+		}, []operand{randomOperand(r, 2, 2, 3, 2), randomOperand(r, 2), randomOperand(r, 2), randomOperand(r, 2), randomOperand(r, 2)}},
 		{"Pad", func(in []*Node) *Node {
 			return Pad(in[0], ScalarZero(in[0].Graph(), dtypes.Float64), compute.PadAxis{Start: 1, End: 2}, compute.PadAxis{Start: 0, End: 1})
 		}, []operand{randomOperand(r, 2, 3)}},
@@ -180,6 +215,121 @@ func TestIm2ColConvEqualsNativeConvolve(t *testing.T) {
 			for i := range ours {
 				if math.Abs(ours[i]-theirs[i]) > 1e-12 {
 					t.Fatalf("element %d: im2col %g, native %g", i, ours[i], theirs[i])
+				}
+			}
+		})
+	}
+}
+
+// TestStridedConvEqualsNativeConvolve: the strided im2col convolution equals the backend's convolution
+// with the same stride and symmetric padding (PyTorch's Conv2d(stride, padding) semantics).
+func TestStridedConvEqualsNativeConvolve(t *testing.T) {
+	backend := goBackend(t)
+	r := rand.New(rand.NewPCG(13, 14))
+	for _, tc := range []struct {
+		name        string
+		x, w        operand
+		stride, pad int
+		outH, outW  int // PyTorch: (in + 2*pad - kernel)/stride + 1
+	}{
+		{"3x3 stride 2 pad 1 (ResNet downsampling)", randomOperand(r, 2, 8, 8, 3), randomOperand(r, 3, 3, 3, 4), 2, 1, 4, 4},
+		{"3x3 stride 2 pad 1 odd input", randomOperand(r, 1, 7, 5, 2), randomOperand(r, 3, 3, 2, 2), 2, 1, 4, 3},
+		{"1x1 stride 2 pad 0 (shortcut)", randomOperand(r, 2, 8, 8, 3), randomOperand(r, 1, 1, 3, 4), 2, 0, 4, 4},
+		{"11x11 stride 4 pad 2 (AlexNet conv1)", randomOperand(r, 1, 31, 27, 3), randomOperand(r, 11, 11, 3, 2), 4, 2, 7, 6},
+		{"5x5 stride 1 pad 2", randomOperand(r, 1, 6, 6, 2), randomOperand(r, 5, 5, 2, 3), 1, 2, 6, 6},
+		{"3x3 stride 1 pad 0", randomOperand(r, 1, 6, 5, 2), randomOperand(r, 3, 3, 2, 3), 1, 0, 4, 3},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			out, err := CallOnceN(backend, func(x, w *Node) (*Node, *Node) {
+				// nativeConv is what the layers run on backends other than the pure-Go one.
+				return Conv2DStrided(x, w, tc.stride, tc.pad), nativeConv(x, w, tc.stride, tc.pad, tc.pad)
+			}, tc.x.tensor(), tc.w.tensor())
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !out[0].Shape().Equal(out[1].Shape()) {
+				t.Fatalf("shapes differ: im2col %s, native %s", out[0].Shape(), out[1].Shape())
+			}
+			if d := out[0].Shape().Dimensions; d[1] != tc.outH || d[2] != tc.outW {
+				t.Fatalf("output %dx%d, PyTorch gives %dx%d", d[1], d[2], tc.outH, tc.outW)
+			}
+			ours, theirs := tensors.MustCopyFlatData[float64](out[0]), tensors.MustCopyFlatData[float64](out[1])
+			for i := range ours {
+				if math.Abs(ours[i]-theirs[i]) > 1e-12 {
+					t.Fatalf("element %d: im2col %g, native %g", i, ours[i], theirs[i])
+				}
+			}
+		})
+	}
+}
+
+// TestPoolingAgainstReferences: MaxPool2DStrided equals the native max pooling with the same window
+// and stride, and AdaptiveAvgPool2D equals a direct loop over PyTorch's bins.
+func TestPoolingAgainstReferences(t *testing.T) {
+	backend := goBackend(t)
+	r := rand.New(rand.NewPCG(15, 16))
+	t.Run("MaxPool2DStrided equals native MaxPool 3x3/2", func(t *testing.T) {
+		for _, x := range []operand{randomOperand(r, 2, 7, 7, 3), randomOperand(r, 1, 27, 27, 2), randomOperand(r, 1, 6, 9, 1)} {
+			out, err := CallOnceN(backend, func(x *Node) (*Node, *Node) {
+				return MaxPool2DStrided(x, 3, 2), MaxPool(x).Window(3).Strides(2).NoPadding().Done()
+			}, x.tensor())
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !out[0].Shape().Equal(out[1].Shape()) {
+				t.Fatalf("shapes differ: ours %s, native %s", out[0].Shape(), out[1].Shape())
+			}
+			ours, theirs := tensors.MustCopyFlatData[float64](out[0]), tensors.MustCopyFlatData[float64](out[1])
+			for i := range ours {
+				if ours[i] != theirs[i] {
+					t.Fatalf("input %v element %d: ours %g, native %g", x.dims, i, ours[i], theirs[i])
+				}
+			}
+		}
+	})
+	t.Run("MaxPool2DStrided clips the window to small maps", func(t *testing.T) {
+		x := randomOperand(r, 1, 2, 1, 2)
+		out, err := CallOnce(backend, func(x *Node) *Node { return MaxPool2DStrided(x, 3, 2) }, x.tensor())
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := tensors.MustCopyFlatData[float64](out)
+		want := []float64{math.Max(x.data[0], x.data[2]), math.Max(x.data[1], x.data[3])}
+		if !out.Shape().Equal(shapes.Make(dtypes.Float64, 1, 1, 1, 2)) || got[0] != want[0] || got[1] != want[1] {
+			t.Fatalf("got %s %v, want [1 1 1 2] %v", out.Shape(), got, want)
+		}
+	})
+	for _, tc := range []struct{ h, w, outH, outW int }{{2, 2, 6, 6}, {5, 3, 3, 6}, {6, 6, 6, 6}, {13, 7, 6, 6}, {1, 1, 6, 6}} {
+		t.Run(fmt.Sprintf("AdaptiveAvgPool2D %dx%d->%dx%d", tc.h, tc.w, tc.outH, tc.outW), func(t *testing.T) {
+			const batch, ch = 2, 3
+			x := randomOperand(r, batch, tc.h, tc.w, ch)
+			out, err := CallOnce(backend, func(x *Node) *Node { return AdaptiveAvgPool2D(x, tc.outH, tc.outW) }, x.tensor())
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !out.Shape().Equal(shapes.Make(dtypes.Float64, batch, tc.outH, tc.outW, ch)) {
+				t.Fatalf("shape %s", out.Shape())
+			}
+			got := tensors.MustCopyFlatData[float64](out)
+			at := func(b, i, j, c int) float64 { return x.data[((b*tc.h+i)*tc.w+j)*ch+c] }
+			for b := range batch {
+				for i := range tc.outH {
+					h0, h1 := int(math.Floor(float64(i*tc.h)/float64(tc.outH))), int(math.Ceil(float64((i+1)*tc.h)/float64(tc.outH)))
+					for j := range tc.outW {
+						w0, w1 := int(math.Floor(float64(j*tc.w)/float64(tc.outW))), int(math.Ceil(float64((j+1)*tc.w)/float64(tc.outW)))
+						for c := range ch {
+							sum := 0.0
+							for u := h0; u < h1; u++ {
+								for v := w0; v < w1; v++ {
+									sum += at(b, u, v, c)
+								}
+							}
+							want := sum / float64((h1-h0)*(w1-w0))
+							if g := got[((b*tc.outH+i)*tc.outW+j)*ch+c]; math.Abs(g-want) > 1e-12 {
+								t.Fatalf("out[%d,%d,%d,%d] = %g, want %g", b, i, j, c, g, want)
+							}
+						}
+					}
 				}
 			}
 		})

@@ -81,13 +81,13 @@ func Tasks(dataset string, aux []string) (task.Set, error) {
 	return set.Select(aux...)
 }
 
-// Net builds the named architecture with one head per task of set.
-func Net(name string, set task.Set) (*arch.Net, error) {
-	switch name {
-	case "", "lenet":
-		return arch.LeNet(set.Names(), set.Sizes())
+// Net builds the named architecture (arch.ByName; "" means lenet) with one head per task of set, for
+// inputs of the given shape (height, width, channels).
+func Net(name string, set task.Set, input [3]int) (*arch.Net, error) {
+	if name == "" {
+		name = "lenet"
 	}
-	return nil, fmt.Errorf("experiment: unknown architecture %q: want lenet", name)
+	return arch.ByName(name, set.Names(), set.Sizes(), input)
 }
 
 // RunNatural trains a model naturally as spec says and returns its record and the trained weights.
@@ -96,11 +96,11 @@ func RunNatural(backend compute.Backend, backendLine string, spec NaturalSpec) (
 	if err != nil {
 		return nil, nil, err
 	}
-	net, err := Net(spec.Arch, set)
+	trainDS, testDS, err := Data(spec.Dataset, spec.Budget, spec.Seed)
 	if err != nil {
 		return nil, nil, err
 	}
-	trainDS, testDS, err := Data(spec.Dataset, spec.Budget, spec.Seed)
+	net, err := Net(spec.Arch, set, [3]int{trainDS.Height, trainDS.Width, trainDS.Channels})
 	if err != nil {
 		return nil, nil, err
 	}
