@@ -42,3 +42,13 @@ func TestMarkdownHasEverySide(t *testing.T) {
 		}
 	}
 }
+
+// TestResNet18FLOPs checks the count against the layers written out by hand: stem 32*32*9*3*64, stage 1
+// four 3x3 64->64 convs at 32x32, stages 2-4 each one downsampling conv, three same-width convs and a
+// 1x1 shortcut (each stage totals 134,217,728 multiply-adds), heads 512*15.
+func TestResNet18FLOPs(t *testing.T) {
+	want := 2.0 * (32*32*9*3*64 + 4*32*32*9*64*64 + 3*134217728 + 512*15)
+	if ResNet18.ForwardFLOPs != want || math.Abs(want/2-555.4e6) > 0.1e6 {
+		t.Fatalf("ResNet-18 forward FLOPs %.6g, want %.6g (555.4 M multiply-adds)", ResNet18.ForwardFLOPs, want)
+	}
+}

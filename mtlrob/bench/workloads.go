@@ -30,8 +30,38 @@ var LeNet = Model{
 	build:        arch.LeNet,
 }
 
+// ResNet18 is ResNet-18 at CIFAR10 shapes (32x32x3) with three heads (10, 2, 3 classes: main, vehicle,
+// habitat), batch norm in training mode for train steps.
+var ResNet18 = Model{
+	Name: "resnet18", Input: [3]int{32, 32, 3}, Heads: []int{10, 2, 3},
+	ForwardFLOPs: resnet18FLOPs(32, 15),
+	build: func(tasks []string, classes []int) (*arch.Net, error) {
+		return arch.ResNet18(tasks, classes, [3]int{32, 32, 3})
+	},
+}
+
+// resnet18FLOPs counts the convolutions and heads of the CIFAR ResNet-18 (3x3 stem, four stages of two
+// BasicBlocks, 1x1 projection shortcuts) on size x size inputs; batch norm and ReLU are not counted.
+func resnet18FLOPs(size int, headClasses int) float64 {
+	conv := func(hw, k, cin, cout int) float64 { return 2 * float64(hw*hw*k*k*cin*cout) }
+	f := conv(size, 3, 3, 64)
+	cin, hw := 64, size
+	for i, cout := range []int{64, 128, 256, 512} {
+		if i > 0 {
+			hw /= 2
+		}
+		f += conv(hw, 3, cin, cout) + conv(hw, 3, cout, cout) // first block
+		if cin != cout {
+			f += conv(hw, 1, cin, cout) // projection shortcut
+		}
+		f += 2 * conv(hw, 3, cout, cout) // second block
+		cin = cout
+	}
+	return f + 2*512*float64(headClasses)
+}
+
 // Models are the benchmarked networks by name.
-var Models = []Model{LeNet}
+var Models = []Model{LeNet, ResNet18}
 
 // ModelNames lists the names of Models.
 func ModelNames() []string {
