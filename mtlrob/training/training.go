@@ -126,8 +126,15 @@ type Result struct {
 	StepSeconds float64 `json:"step_seconds"`
 }
 
-// MultiTaskLoss returns sum_m w_m mean_batch CE(logits_m, labels_m), the loss of 001 Eq. 3.
+// MultiTaskLoss returns sum_m w_m mean_batch CE(logits_m, labels_m), the loss of 001 Eq. 3. nil weights
+// mean w_m = 1 for every task.
 func MultiTaskLoss(weights []float64, labels, logits []*Node) *Node {
+	if weights == nil {
+		weights = make([]float64, len(logits))
+		for i := range weights {
+			weights[i] = 1
+		}
+	}
 	if len(labels) != len(logits) || len(weights) != len(logits) {
 		panic(fmt.Sprintf("training: MultiTaskLoss: %d weights, %d labels, %d logits: want one of each per task",
 			len(weights), len(labels), len(logits)))

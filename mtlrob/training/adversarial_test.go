@@ -1,0 +1,46 @@
+package training
+
+import (
+	"testing"
+
+	"github.com/gomlx/gomlx/ml/model"
+	"github.com/mtlrob/mtlrob/mtlrob/attack"
+)
+
+// TestGrayBoxPGDTrainingBuysRobustness: on the toy problem, gray-box PGD adversarial training (001 Eq. 6-7)
+// must give a model whose main-task accuracy under the same PGD attack is clearly higher than that of
+// the naturally trained model with the same seed and steps, while both stay accurate on clean data.
+func TestGrayBoxPGDTrainingBuysRobustness(t *testing.T) {
+	backend := goBackend(t)
+	set := toyTasks(t)
+	net := toyNet(t, set)
+	trainDS, testDS := toyData(512, 1, "train"), toyData(128, 2, "test")
+	cfg := Config{Steps: 300, BatchSize: 32, LearningRate: 0.02, EvalEvery: 100, Seed: 3, Quiet: true}
+	pgd := attack.PGD{Eps: 0.25, Steps: 10, Alpha: 0.05}
+
+	natural := model.NewStore()
+	if _, err := Natural(backend, natural, net, set, trainDS, testDS, cfg); err != nil {
+		t.Fatal(err)
+	}
+	robust := model.NewStore()
+	res, err := Train(backend, robust, net, set, trainDS, testDS, cfg, AdversarialStep("pgd-at", net, pgd, attack.GrayBox(net), nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	advNat, err := EvaluateAdversarial(backend, natural, net, set, testDS, pgd, attack.GrayBox(net), 64, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	advRob, err := EvaluateAdversarial(backend, robust, net, set, testDS, pgd, attack.GrayBox(net), 64, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("main accuracy under PGD: natural %.3f, PGD-AT %.3f (clean PGD-AT %.3f)", advNat.Accuracy[0], advRob.Accuracy[0], res.Final.Accuracy[0])
+	if res.Final.Accuracy[0] < 0.8 {
+		t.Errorf("PGD-AT clean accuracy %.3f, want >= 0.8 on the toy problem", res.Final.Accuracy[0])
+	}
+	if advRob.Accuracy[0] < advNat.Accuracy[0]+0.2 {
+		t.Errorf("adversarial accuracy: PGD-AT %.3f vs natural %.3f: adversarial training must buy at least 20 points",
+			advRob.Accuracy[0], advNat.Accuracy[0])
+	}
+}
