@@ -1,6 +1,7 @@
 package training
 
 import (
+	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -145,4 +146,47 @@ func syncFile(path string) error {
 		return err
 	}
 	return f.Close()
+}
+
+// bestKeeper keeps the best-scoring checkpoint in <dir>/best, with best.json saying which step it is.
+type bestKeeper struct {
+	ckpt *Checkpointer
+	path string
+}
+
+// newBestKeeper opens <dir>/best and returns the best recorded so far (nil if none), for resumed runs.
+func newBestKeeper(store *model.Store, dir string) (*bestKeeper, *Best, error) {
+	c, err := NewCheckpointer(store, filepath.Join(dir, "best"), 1)
+	if err != nil {
+		return nil, nil, err
+	}
+	k := &bestKeeper{ckpt: c, path: filepath.Join(dir, "best", "best.json")}
+	data, err := os.ReadFile(k.path)
+	if os.IsNotExist(err) {
+		return k, nil, nil
+	}
+	if err != nil {
+		return nil, nil, fmt.Errorf("training: %w", err)
+	}
+	var b Best
+	if err := json.Unmarshal(data, &b); err != nil {
+		return nil, nil, fmt.Errorf("training: %s: %w", k.path, err)
+	}
+	return k, &b, nil
+}
+
+// save writes the store as the best checkpoint, then best.json (atomically, through a rename).
+func (k *bestKeeper) save(b Best) error {
+	if err := k.ckpt.Save(); err != nil {
+		return err
+	}
+	data, err := json.MarshalIndent(b, "", "  ")
+	if err != nil {
+		return err
+	}
+	tmp := k.path + ".tmp"
+	if err := os.WriteFile(tmp, data, 0o644); err != nil {
+		return fmt.Errorf("training: %w", err)
+	}
+	return os.Rename(tmp, k.path)
 }

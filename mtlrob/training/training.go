@@ -52,8 +52,25 @@ type Config struct {
 	// Augment is the data augmentation applied to training batches (datasets.DefaultAugmenter(name) gives
 	// the paper's per-dataset choice: crop+flip for CIFAR10 and Tiny ImageNet). Default: none.
 	Augment datasets.Augmenter `json:"augment"`
+	// Select, when set, scores the model at every curve point (e.g. adversarial accuracy on a test probe,
+	// as 001 §IV-B selects its checkpoints); the best-scoring weights are kept as a separate checkpoint
+	// in CheckpointDir/best and the Result says from which step they come.
+	Select *Selection `json:"select,omitempty"`
 	// Quiet turns the progress bar off.
 	Quiet bool `json:"-"`
+}
+
+// Selection is a checkpoint-selection criterion: higher Score is better.
+type Selection struct {
+	Name  string                                    `json:"name"` // e.g. "PGD-7 main accuracy on 500 test examples"
+	Score func(store *model.Store) (float64, error) `json:"-"`
+}
+
+// Best is the selected checkpoint: the step of the curve point with the highest selection score.
+type Best struct {
+	Name  string  `json:"name"`
+	Step  int     `json:"step"`
+	Score float64 `json:"score"`
 }
 
 // withDefaults returns the config with every zero field replaced by its default.
@@ -112,6 +129,8 @@ type Curve struct {
 	Step  []int    `json:"step"`
 	Train []Scores `json:"train"`
 	Test  []Scores `json:"test"`
+	// Selection holds Config.Select's score at each point, when set.
+	Selection []float64 `json:"selection,omitempty"`
 }
 
 // Result of a training run.
@@ -119,8 +138,9 @@ type Result struct {
 	Tasks     []string `json:"tasks"`
 	Config    Config   `json:"config"`
 	Curve     Curve    `json:"curve"`
-	Final     Scores   `json:"final"`      // on the whole test set
-	StartStep int      `json:"start_step"` // > 0 when the run resumed from a checkpoint
+	Final     Scores   `json:"final"`          // on the whole test set, with the last weights
+	Best      *Best    `json:"best,omitempty"` // with Config.Select
+	StartStep int      `json:"start_step"`     // > 0 when the run resumed from a checkpoint
 	// Seconds is the wall time of the run, StepSeconds the median time of one training step.
 	Seconds     float64 `json:"seconds"`
 	StepSeconds float64 `json:"step_seconds"`
@@ -227,12 +247,19 @@ func Train(backend compute.Backend, store *model.Store, net *arch.Net, tasks tas
 	start := time.Now()
 	store.SetParam(model.ParamInitialSeed, cfg.Seed)
 	var ckpt *Checkpointer
+	var best *bestKeeper
+	var prevBest *Best
 	if cfg.CheckpointDir != "" {
 		if _, err := Restore(store, cfg.CheckpointDir); err != nil {
 			return nil, err
 		}
 		if ckpt, err = NewCheckpointer(store, cfg.CheckpointDir, cfg.KeepCheckpoints); err != nil {
 			return nil, err
+		}
+		if cfg.Select != nil {
+			if best, prevBest, err = newBestKeeper(store, cfg.CheckpointDir); err != nil {
+				return nil, err
+			}
 		}
 	}
 	trainer, err := NewTrainer(backend, store, cfg, step)
@@ -263,7 +290,7 @@ func Train(backend compute.Backend, store *model.Store, net *arch.Net, tasks tas
 	if err != nil {
 		return nil, err
 	}
-	res := &Result{Tasks: net.Tasks, Config: cfg, StartStep: int(optimizer.GetGlobalStep(store))}
+	res := &Result{Tasks: net.Tasks, Config: cfg, StartStep: int(optimizer.GetGlobalStep(store)), Best: prevBest}
 	measure := func(step int) error {
 		if len(res.Curve.Step) > 0 && res.Curve.Step[len(res.Curve.Step)-1] == step {
 			return nil
@@ -282,6 +309,21 @@ func Train(backend compute.Backend, store *model.Store, net *arch.Net, tasks tas
 		if ckpt != nil {
 			if err := ckpt.Save(); err != nil {
 				return fmt.Errorf("training: saving checkpoint in %s: %w", cfg.CheckpointDir, err)
+			}
+		}
+		if cfg.Select != nil {
+			score, err := cfg.Select.Score(store)
+			if err != nil {
+				return fmt.Errorf("training: checkpoint selection %q: %w", cfg.Select.Name, err)
+			}
+			res.Curve.Selection = append(res.Curve.Selection, score)
+			if res.Best == nil || score > res.Best.Score {
+				res.Best = &Best{Name: cfg.Select.Name, Step: step, Score: score}
+				if best != nil {
+					if err := best.save(*res.Best); err != nil {
+						return err
+					}
+				}
 			}
 		}
 		return nil
