@@ -28,7 +28,7 @@ define apt_install
 	fi
 endef
 
-.PHONY: all test figures data tools bench help jupyter kernel notebooks lab
+.PHONY: all test figures results data tools bench help jupyter kernel notebooks lab
 all: test
 
 help:
@@ -62,7 +62,12 @@ $(BIN)/gonb $(BIN)/goimports: go.mod go.sum
 test: data xla-cpu-optional
 	MTLROB_BUDGET=$(TEST_BUDGET) $(GO) test -timeout 60m ./...
 
-figures: notebooks
+figures: notebooks results
+
+# The experiment grid behind the tables (001 Table 2/3, Fig. 3/4; 004's direction comparison; MP training):
+# cells whose record exists under figures/results are read, not recomputed.
+results: data xla-cpu-optional
+	$(GO) run ./mtlrob/cmd/mtlrob grid -budget $(MTLROB_BUDGET) -out figures
 
 # --- notebooks: Jupyter (Debian), the GoNB kernel, headless execution --------------------------------
 # Jupyter comes from Debian and runs as /usr/bin/jupyter (never a pip or pyenv one). The GoNB kernel
@@ -80,6 +85,8 @@ KERNEL_JSON    := $(JUPYTER_DATA)/kernels/gonb/kernel.json
 NOTEBOOKS      := $(sort $(wildcard notebooks/[0-9][0-9]_*.ipynb))
 # Seconds a single cell may run before nbconvert gives up (the paper budget trains for hours).
 NB_CELL_TIMEOUT ?= 86400
+# Extra flags of `jupyter notebook` for make lab, e.g. LAB_FLAGS="--no-browser --port 8890".
+LAB_FLAGS ?=
 
 jupyter:
 	$(call apt_install,$(JUPYTER_PKGS))
@@ -88,7 +95,8 @@ kernel: jupyter $(KERNEL_JSON)
 
 $(KERNEL_JSON): $(BIN)/gonb $(BIN)/goimports Makefile
 	@mkdir -p $(JUPYTER_DATA)
-	JUPYTER_DATA_DIR=$(JUPYTER_DATA) PATH=$(BIN):$$PATH $(BIN)/gonb --install --force_deps --raw_error --logtostderr
+	@JUPYTER_DATA_DIR=$(JUPYTER_DATA) PATH=$(BIN):$$PATH $(BIN)/gonb --install --force_deps --raw_error --logtostderr \
+	  > $(JUPYTER_DATA)/gonb-install.log 2>&1 || { cat $(JUPYTER_DATA)/gonb-install.log; exit 1; }
 	@/usr/bin/python3 -c 'import json, sys; p = sys.argv[1]; k = json.load(open(p)); \
 	  k["display_name"] = "Go (gonb, mtlrob)"; \
 	  k["env"] = {"GOTOOLCHAIN": "$(GOTOOLCHAIN)", "GOEXPERIMENT": "$(GOEXPERIMENT)", \
@@ -102,7 +110,8 @@ notebooks: kernel data xla-cpu-optional
 
 lab: kernel data xla-cpu-optional
 	$(call apt_install,jupyter-notebook)
-	cd notebooks && JUPYTER_DATA_DIR=$(JUPYTER_DATA) MTLROB_BUDGET=$(MTLROB_BUDGET) $(JUPYTER) notebook
+	cd notebooks && JUPYTER_DATA_DIR=$(JUPYTER_DATA) MTLROB_BUDGET=$(MTLROB_BUDGET) \
+	  $(JUPYTER) notebook $(LAB_FLAGS) $$([ "$$(id -u)" = 0 ] && echo --allow-root)
 
 # --- benchmark against the PyTorch reference (Debian's python3-torch with OpenBLAS) ---------------------
 BENCH_FLAGS ?=

@@ -38,7 +38,7 @@ type Config struct {
 }
 
 // Rows are the benchmark rows, in table order.
-var Rows = []string{"train", "forward"}
+var Rows = []string{"train", "forward", "pgd_step", "pgd7", "pgd7_train"}
 
 // RowTitles are the rows' names in the printed table.
 var RowTitles = map[string]string{

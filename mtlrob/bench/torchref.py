@@ -5,7 +5,7 @@ side without re-importing torch): it reads one JSON request per line on stdin,
     {"model": "lenet"|"resnet18", "row": ROW, "batch": B, "reps": N, "warmup": W}
 times N repetitions of ROW after W warm-up repetitions and answers one JSON line
     {"seconds": [t1, ..., tN]}.
-Rows: "train" (natural multi-task train step: forward, sum of per-head CE, backward, SGD update),
+Rows: "train" (natural multi-task train step: forward, sum of per-head CE, backward, SGD update with momentum 0.9),
 "forward" (logits of every head, no gradient), "pgd_step" (one gray-box PGD-Linf step on the main
 head: forward, backward to the input, sign step, projection), "pgd7" (PGD-7 attack),
 "pgd7_train" (PGD-7 adversarial training step: the attack, then a train step on its output),
@@ -90,7 +90,7 @@ def make(model, batch):
         raise ValueError("unknown model %r" % model)
     x = torch.rand(shape)
     ys = [torch.randint(0, k, (batch,)) for k in net_heads(net)]
-    opt = torch.optim.SGD(net.parameters(), lr=0.01)
+    opt = torch.optim.SGD(net.parameters(), lr=0.01, momentum=0.9)
     return net, x, ys, opt
 
 

@@ -10,6 +10,7 @@ import (
 	"github.com/gomlx/gomlx/ml/model"
 	"github.com/gomlx/gomlx/ml/train"
 	"github.com/mtlrob/mtlrob/mtlrob/arch"
+	"github.com/mtlrob/mtlrob/mtlrob/attack"
 	"github.com/mtlrob/mtlrob/mtlrob/training"
 )
 
@@ -155,6 +156,36 @@ func newGoWorkload(backend compute.Backend, m Model, row string, batch int) (*go
 			}
 			return err
 		}}, nil
+	case "pgd_step", "pgd7":
+		steps := map[string]int{"pgd_step": 1, "pgd7": 7}[row]
+		runner, err := attack.NewRunner(backend, store, attack.GrayBox(net), benchPGD(steps))
+		if err != nil {
+			return nil, err
+		}
+		input := tensors.FromFlatDataAndDimensions(x, batch, m.Input[0], m.Input[1], m.Input[2])
+		labels := []*tensors.Tensor{tensors.FromFlatDataAndDimensions(ys[0], batch)}
+		return &goWorkload{run: func() error {
+			adv, err := runner.Run(input, labels)
+			if err == nil {
+				adv.Value() // wait for the result on the host
+				adv.FinalizeAll()
+			}
+			return err
+		}}, nil
+	case "pgd7_train":
+		cfg := training.Config{Optimizer: "sgd", LearningRate: 0.01, Seed: 1}
+		step := training.AdversarialStep("pgd-at", net, benchPGD(7), attack.GrayBox(net), ones(len(classes)))
+		trainer, err := training.NewTrainer(backend, store, cfg, step)
+		if err != nil {
+			return nil, err
+		}
+		return &goWorkload{run: func() error {
+			metrics, err := trainer.TrainStep(m.tensors(x, ys, batch))
+			for _, t := range metrics {
+				t.FinalizeAll()
+			}
+			return err
+		}}, nil
 	case "forward":
 		exec, err := model.NewExec(backend, store, func(s *model.Scope, x *Node) []*Node { return net.Logits(s, x) })
 		if err != nil {
@@ -171,6 +202,11 @@ func newGoWorkload(backend compute.Backend, m Model, row string, batch int) (*go
 		}}, nil
 	}
 	return nil, fmt.Errorf("bench: no Go workload for row %q", row)
+}
+
+// benchPGD is the PGD of the reference: gray-box L∞, eps 0.1, step 0.025, uniform random start, last iterate.
+func benchPGD(steps int) attack.PGD {
+	return attack.PGD{Eps: 0.1, Alpha: 0.025, Steps: steps, LastIterate: true}
 }
 
 func ones(n int) []float64 {

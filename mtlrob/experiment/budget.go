@@ -21,13 +21,33 @@ type Budget struct {
 	BatchSize    int `json:"batch_size"`
 	EvalEvery    int `json:"eval_every"`
 	EvalExamples int `json:"eval_examples"`
+	// Adversarial training: AdvSteps optimizer steps with a PGD-TrainPGDSteps attack, curve points (and
+	// checkpoint selection by PGD accuracy on SelectExamples test examples) every AdvEvalEvery steps.
+	AdvSteps       int `json:"adv_steps"`
+	AdvEvalEvery   int `json:"adv_eval_every"`
+	TrainPGDSteps  int `json:"train_pgd_steps"`
+	SelectExamples int `json:"select_examples"`
+	// Evaluation: AttackExamples test examples, PGD-EvalPGDSteps, CW-L2 with CWSearchSteps binary-search
+	// steps of CWIterations Adam iterations.
+	AttackExamples int `json:"attack_examples"`
+	EvalPGDSteps   int `json:"eval_pgd_steps"`
+	CWSearchSteps  int `json:"cw_search_steps"`
+	CWIterations   int `json:"cw_iterations"`
+	// DirectionSteps is the number of I-FGSM steps of the attack-direction comparison (004).
+	DirectionSteps int `json:"direction_steps"`
 }
 
 // Budgets are the presets by name.
 var Budgets = map[string]Budget{
-	"quick":    {Name: "quick", TrainExamples: 10000, TestExamples: 2000, Steps: 200, BatchSize: 64, EvalEvery: 50, EvalExamples: 500},
-	"standard": {Name: "standard", TrainExamples: 0, TestExamples: 0, Steps: 3000, BatchSize: 64, EvalEvery: 300, EvalExamples: 1000},
-	"paper":    {Name: "paper", TrainExamples: 0, TestExamples: 0, Steps: 60000, BatchSize: 50, EvalEvery: 2000, EvalExamples: 2000},
+	"quick": {Name: "quick", TrainExamples: 10000, TestExamples: 2000, Steps: 200, BatchSize: 64, EvalEvery: 50, EvalExamples: 500,
+		AdvSteps: 60, AdvEvalEvery: 30, TrainPGDSteps: 3, SelectExamples: 100,
+		AttackExamples: 200, EvalPGDSteps: 10, CWSearchSteps: 2, CWIterations: 20, DirectionSteps: 5},
+	"standard": {Name: "standard", TrainExamples: 0, TestExamples: 0, Steps: 1200, BatchSize: 64, EvalEvery: 150, EvalExamples: 1000,
+		AdvSteps: 500, AdvEvalEvery: 100, TrainPGDSteps: 7, SelectExamples: 300,
+		AttackExamples: 500, EvalPGDSteps: 20, CWSearchSteps: 5, CWIterations: 50, DirectionSteps: 10},
+	"paper": {Name: "paper", TrainExamples: 0, TestExamples: 0, Steps: 60000, BatchSize: 50, EvalEvery: 2000, EvalExamples: 2000,
+		AdvSteps: 60000, AdvEvalEvery: 2000, TrainPGDSteps: 40, SelectExamples: 1000,
+		AttackExamples: 10000, EvalPGDSteps: 20, CWSearchSteps: 5, CWIterations: 1000, DirectionSteps: 10},
 }
 
 // BudgetEnv is the environment variable that names the budget when none is given.

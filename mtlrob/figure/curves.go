@@ -62,8 +62,9 @@ func LearningCurves(title string, c training.Curve) (*Figure, error) {
 	}
 	loss.Legend.Top = true
 	acc.Legend.Top, acc.Legend.Left = false, false
-	acc.Legend.YOffs = -vg.Points(40)
 	for _, p := range []*plot.Plot{loss, acc} {
+		p.Legend.TextStyle.Font.Size = vg.Points(9)
+		p.Legend.XOffs = -vg.Points(8) // keep the line samples inside the panel
 		p.Add(plotter.NewGrid())
 	}
 	return &Figure{Panels: [][]*plot.Plot{{loss, acc}}, Width: 11 * vg.Inch, Height: 4.2 * vg.Inch}, nil

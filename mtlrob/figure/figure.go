@@ -16,8 +16,10 @@ import (
 	"gonum.org/v1/plot/vg/vgsvg"
 )
 
-// Figure is a grid of aligned panels (rows x columns; nil panels stay empty) of a given size.
+// Figure is a grid of aligned panels (rows x columns; nil panels stay empty) of a given size, with
+// an optional title over the whole grid.
 type Figure struct {
+	Title         string
 	Panels        [][]*plot.Plot
 	Width, Height vg.Length
 }
@@ -30,6 +32,13 @@ func Single(p *plot.Plot, width, height vg.Length) *Figure {
 // draw renders the figure on a canvas.
 func (f *Figure) draw(c vg.CanvasSizer) {
 	dc := draw.New(c)
+	if f.Title != "" {
+		sty := textStyle(13, draw.XCenter)
+		sty.YAlign = draw.YTop
+		top := dc.Max.Y - vg.Millimeter*2
+		dc.FillText(sty, vg.Point{X: (dc.Min.X + dc.Max.X) / 2, Y: top}, f.Title)
+		dc.Max.Y = top - sty.Height(f.Title) - vg.Millimeter*2
+	}
 	rows := len(f.Panels)
 	cols := 0
 	for _, r := range f.Panels {

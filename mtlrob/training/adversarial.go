@@ -23,10 +23,15 @@ import (
 //     tasks (the mean of the task losses, no clean term); see MPStep.
 //   - FAT with a direction (004): atk = an early-stopped PGD with Direction Single, Total or DGBA.
 //
+// Batch norm: the attack runs on the network in inference mode (moving averages, no update), as PyTorch
+// code attacks after model.eval(); the training forward pass then uses batch statistics and updates the
+// moving averages once per step.
+//
 // Run it with Train. The batches a training step receives carry the per-task labels twice: as inputs
 // 1..T (for the attack inside the model function; GoMLX's trainer passes labels to the loss only) and
 // as labels (for the loss).
 func AdversarialStep(name string, net *arch.Net, atk attack.Attack, victim attack.Victim, weights []float64) Step {
+	victim.Net = victim.Net.WithBN(arch.BNInference)
 	return Step{
 		Name: name,
 		ModelFn: func(s *model.Scope, _ any, inputs []*Node) []*Node {

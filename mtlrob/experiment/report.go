@@ -1,0 +1,257 @@
+package experiment
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"github.com/mtlrob/mtlrob/mtlrob/metric"
+)
+
+// ConditionTitles are the column names of 001 Table 2 for the robustness conditions.
+var ConditionTitles = map[string]string{
+	"clean": "clean", "pgd-targeted": "PGD targeted", "pgd": "PGD untargeted", "cw": "CW", "adaptive": "adaptive (white-box)",
+}
+
+// ReadRobustness reads every robustness record under resultsDir, sorted by name.
+func ReadRobustness(resultsDir string) ([]*Record, error) {
+	return readKind(resultsDir, RobustnessKind, func() (any, any) { return &ModelSpec{}, &RobustnessResults{} })
+}
+
+// ReadDirections reads every direction-comparison record under resultsDir, sorted by name.
+func ReadDirections(resultsDir string) ([]*Record, error) {
+	return readKind(resultsDir, DirectionsKind, func() (any, any) { return &ModelSpec{}, &DirectionsResults{} })
+}
+
+// ReadModels reads every model record under resultsDir, sorted by name.
+func ReadModels(resultsDir string) ([]*Record, error) {
+	return readKind(resultsDir, ModelKind, func() (any, any) { return &ModelSpec{}, &ModelResults{} })
+}
+
+func readKind(resultsDir, kind string, zero func() (any, any)) ([]*Record, error) {
+	paths, err := filepath.Glob(filepath.Join(resultsDir, kind, "*.json"))
+	if err != nil {
+		return nil, err
+	}
+	sort.Strings(paths)
+	var recs []*Record
+	for _, p := range paths {
+		cfg, res := zero()
+		rec := &Record{Config: cfg, Results: res}
+		if err := ReadJSON(p, rec); err != nil {
+			return nil, err
+		}
+		if rec.Kind != kind {
+			return nil, fmt.Errorf("experiment: %s: a %q record in the %q directory", p, rec.Kind, kind)
+		}
+		recs = append(recs, rec)
+	}
+	return recs, nil
+}
+
+// Select keeps the records whose model spec satisfies keep.
+func Select(recs []*Record, keep func(ModelSpec) bool) []*Record {
+	var out []*Record
+	for _, r := range recs {
+		if spec, ok := r.Config.(*ModelSpec); ok && keep(*spec) {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+func comboOf(spec ModelSpec) string {
+	if len(spec.Aux) == 0 {
+		return "main only"
+	}
+	return "main+" + strings.Join(spec.Aux, "+")
+}
+
+// evaluations turns robustness records into metric.Evaluations (row = task combination, column =
+// condition), in the conditions' order.
+func evaluations(recs []*Record, conditions []string) []metric.Evaluation {
+	var evals []metric.Evaluation
+	for _, r := range recs {
+		spec, res := r.Config.(*ModelSpec), r.Results.(*RobustnessResults)
+		for _, want := range conditions {
+			for _, c := range res.Conditions {
+				if c.Name == want {
+					evals = append(evals, metric.Evaluation{Model: comboOf(*spec), Condition: ConditionTitles[c.Name], TaskAccuracy: c.TaskAccuracy})
+				}
+			}
+		}
+	}
+	return evals
+}
+
+// Table2 assembles the analogue of 001 Table 2 from robustness records of one dataset and training:
+// main-task accuracy (%) per task combination, clean and under gray-box PGD targeted, PGD untargeted, CW.
+func Table2(recs []*Record, dataset, training string) (*metric.Table, error) {
+	sel := Select(recs, func(s ModelSpec) bool { return s.Dataset == dataset && s.Training == training })
+	return metric.MainAccuracyTable(fmt.Sprintf("%s, %s training: main-task accuracy (%%)", dataset, training),
+		evaluations(sel, []string{"clean", "pgd-targeted", "pgd", "cw"}))
+}
+
+// Table3 is the analogue of 001 Table 3: mean accuracy (%) of the auxiliary tasks per combination.
+func Table3(recs []*Record, dataset, training string) (*metric.Table, error) {
+	sel := Select(recs, func(s ModelSpec) bool { return s.Dataset == dataset && s.Training == training })
+	return metric.AuxAccuracyTable(fmt.Sprintf("%s, %s training: mean auxiliary-task accuracy (%%)", dataset, training),
+		evaluations(sel, []string{"clean", "pgd-targeted", "pgd", "cw"}))
+}
+
+// RejectionTable is the analogue of 001 Fig. 3/4 in numbers: for every multi-task model of the dataset,
+// main-task accuracy (%) without the rejection module and with it (rejected inputs counted as defended;
+// k = 1), under each attack, plus the rejection rates.
+func RejectionTable(recs []*Record, dataset string) (*metric.Table, error) {
+	conds := []string{"pgd-targeted", "pgd", "cw", "adaptive"}
+	var cols []string
+	cols = append(cols, "clean rejected")
+	for _, c := range conds {
+		cols = append(cols, ConditionTitles[c], ConditionTitles[c]+" +reject", ConditionTitles[c]+" rejected")
+	}
+	var rows []string
+	type cell struct {
+		row, col string
+		v        float64
+	}
+	var cells []cell
+	for _, r := range recs {
+		spec, res := r.Config.(*ModelSpec), r.Results.(*RobustnessResults)
+		if spec.Dataset != dataset || len(spec.Aux) == 0 {
+			continue
+		}
+		row := spec.Training + ", " + comboOf(*spec)
+		rows = append(rows, row)
+		for _, c := range res.Conditions {
+			if len(c.Rejection) == 0 {
+				continue
+			}
+			rep := c.Rejection[0] // k = 1, the paper's rule
+			if c.Name == "clean" {
+				cells = append(cells, cell{row, "clean rejected", 100 * rep.Clean.RejectionRate})
+				continue
+			}
+			t := ConditionTitles[c.Name]
+			cells = append(cells, cell{row, t, 100 * rep.Adversarial.Accuracy}, cell{row, t + " +reject", 100 * rep.Adversarial.RobustAccuracy},
+				cell{row, t + " rejected", 100 * rep.Adversarial.RejectionRate})
+		}
+	}
+	t, err := metric.NewTable(dataset+": main-task accuracy (%) without and with rejection (k = 1), and rejection rates (%)", rows, cols)
+	if err != nil {
+		return nil, err
+	}
+	for _, c := range cells {
+		if err := t.Set(c.row, c.col, c.v); err != nil {
+			return nil, err
+		}
+	}
+	return t, nil
+}
+
+// ARPTable is 004's comparison: ARP (%) per attack direction (rows) and budget (columns) for one
+// direction-comparison record.
+func ARPTable(rec *Record) (*metric.Table, error) {
+	spec, res := rec.Config.(*ModelSpec), rec.Results.(*DirectionsResults)
+	var rows, cols []string
+	for _, run := range res.Runs {
+		if !contains(rows, run.Direction) {
+			rows = append(rows, run.Direction)
+		}
+		if c := epsLabel(run.Eps); !contains(cols, c) {
+			cols = append(cols, c)
+		}
+	}
+	t, err := metric.NewTable(fmt.Sprintf("%s, %s, %s: ARP (%%) by attack direction and eps", spec.Dataset, spec.Training, comboOf(*spec)), rows, cols)
+	if err != nil {
+		return nil, err
+	}
+	for _, run := range res.Runs {
+		if err := t.Set(run.Direction, epsLabel(run.Eps), run.ARP); err != nil {
+			return nil, err
+		}
+	}
+	return t, nil
+}
+
+func epsLabel(eps float64) string { return fmt.Sprintf("eps %.4g", eps) }
+
+func contains(s []string, v string) bool {
+	for _, x := range s {
+		if x == v {
+			return true
+		}
+	}
+	return false
+}
+
+// RenderTables renders every table the records under resultsDir support into outDir, as Markdown (one
+// file, tables.md) and one CSV per table, and returns the Markdown.
+func RenderTables(resultsDir, outDir string) (string, error) {
+	rob, err := ReadRobustness(resultsDir)
+	if err != nil {
+		return "", err
+	}
+	dirs, err := ReadDirections(resultsDir)
+	if err != nil {
+		return "", err
+	}
+	var tables []*metric.Table
+	var names []string
+	datasets := map[string]bool{}
+	for _, r := range rob {
+		datasets[r.Config.(*ModelSpec).Dataset] = true
+	}
+	var ds []string
+	for d := range datasets {
+		ds = append(ds, d)
+	}
+	sort.Strings(ds)
+	for _, d := range ds {
+		for _, training := range Trainings {
+			if len(Select(rob, func(s ModelSpec) bool { return s.Dataset == d && s.Training == training })) == 0 {
+				continue
+			}
+			t2, err := Table2(rob, d, training)
+			if err != nil {
+				return "", err
+			}
+			tables, names = append(tables, t2), append(names, fmt.Sprintf("table2_%s_%s", d, training))
+			if t3, err := Table3(rob, d, training); err == nil && len(t3.Rows) > 0 {
+				tables, names = append(tables, t3), append(names, fmt.Sprintf("table3_%s_%s", d, training))
+			}
+		}
+		rt, err := RejectionTable(rob, d)
+		if err != nil {
+			return "", err
+		}
+		if len(rt.Rows) > 0 {
+			tables, names = append(tables, rt), append(names, "rejection_"+d)
+		}
+	}
+	for _, r := range dirs {
+		t, err := ARPTable(r)
+		if err != nil {
+			return "", err
+		}
+		tables, names = append(tables, t), append(names, "arp_"+r.Name)
+	}
+	if err := os.MkdirAll(outDir, 0o755); err != nil {
+		return "", err
+	}
+	var md strings.Builder
+	md.WriteString("# Tables rendered from the records in figures/results\n\n")
+	for i, t := range tables {
+		md.WriteString(t.Markdown())
+		md.WriteString("\n")
+		csv, err := t.CSV()
+		if err != nil {
+			return "", err
+		}
+		if err := os.WriteFile(filepath.Join(outDir, names[i]+".csv"), []byte(csv), 0o644); err != nil {
+			return "", err
+		}
+	}
+	return md.String(), os.WriteFile(filepath.Join(outDir, "tables.md"), []byte(md.String()), 0o644)
+}

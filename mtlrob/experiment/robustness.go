@@ -1,0 +1,226 @@
+package experiment
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"reflect"
+	"time"
+
+	. "github.com/gomlx/gomlx/core/graph"
+	"github.com/gomlx/gomlx/core/tensors"
+	"github.com/mtlrob/mtlrob/datasets"
+	"github.com/mtlrob/mtlrob/mtlrob/attack"
+	"github.com/mtlrob/mtlrob/mtlrob/metric"
+	"github.com/mtlrob/mtlrob/mtlrob/reject"
+)
+
+// Threat is the threat model of a dataset: the L∞ budget and the evaluation PGD's step (001 §IV-A:
+// MNIST eps 0.3, step 0.01; the 32x32 datasets 8/255, step 2/255; Fashion-MNIST eps 0.1 as Madry-style
+// training uses it, step 0.01).
+type Threat struct {
+	Eps   float64 `json:"eps"`
+	Alpha float64 `json:"alpha"`
+}
+
+// ThreatFor returns the dataset's threat model.
+func ThreatFor(dataset string) (Threat, error) {
+	switch dataset {
+	case "mnist":
+		return Threat{Eps: 0.3, Alpha: 0.01}, nil
+	case "fashion-mnist":
+		return Threat{Eps: 0.1, Alpha: 0.01}, nil
+	case "cifar10", "svhn", "gtsrb", "tinyimagenet":
+		return Threat{Eps: 8.0 / 255, Alpha: 2.0 / 255}, nil
+	}
+	return Threat{}, fmt.Errorf("experiment: no threat model for dataset %q", dataset)
+}
+
+// RobustnessKind is the Kind of robustness records.
+const RobustnessKind = "robustness"
+
+// Condition is the model's behaviour on one set of inputs: clean, or adversarial from one attack.
+type Condition struct {
+	Name         string    `json:"name"` // "clean", "pgd", "pgd-targeted", "cw", "adaptive"
+	Attack       string    `json:"attack,omitempty"`
+	Victim       string    `json:"victim,omitempty"`
+	TaskAccuracy []float64 `json:"task_accuracy"`
+	// Rejection reports the rejection module (001 Eq. 8) on clean inputs and on this condition's inputs,
+	// for k = 1 (the paper) and, with two or more auxiliary tasks, k = 2.
+	Rejection []reject.Report `json:"rejection,omitempty"`
+	Seconds   float64         `json:"seconds"`
+}
+
+// RobustnessResults is the Results part of a robustness record.
+type RobustnessResults struct {
+	Model      string      `json:"model"`
+	Tasks      []string    `json:"tasks"`
+	N          int         `json:"n"`
+	Threat     Threat      `json:"threat"`
+	Conditions []Condition `json:"conditions"`
+}
+
+// Given is the Target of an attack whose labels already are its targets (the host computed them).
+func Given(labels *Node, _ int) *Node { return labels }
+
+// EvalAttacks are the attacks of a robustness evaluation, as 001 Table 2 runs them on the main task:
+// gray-box PGD untargeted and targeted ((y+1) mod K), gray-box CW-L2, and the adaptive white-box attack
+// on the rejection module.
+func EvalAttacks(dataset string, b Budget) (pgd, pgdTargeted attack.PGD, cw attack.CW, err error) {
+	th, err := ThreatFor(dataset)
+	if err != nil {
+		return
+	}
+	pgd = attack.PGD{Eps: th.Eps, Alpha: th.Alpha, Steps: b.EvalPGDSteps}
+	pgdTargeted = pgd
+	pgdTargeted.Target = attack.NextClass
+	if cw, err = attack.PaperCW(dataset); err != nil {
+		return
+	}
+	cw.BinarySteps, cw.MaxIterations = b.CWSearchSteps, b.CWIterations
+	return
+}
+
+// LoadOrEvaluateRobustness returns the robustness record of the model spec names (reading it when it
+// exists with the same spec, else training or loading the model and evaluating it): per-task accuracy on
+// clean inputs and under gray-box PGD, targeted PGD and CW-L2, and, for multi-task models, the rejection
+// module and the adaptive attack against it.
+//
+// The adaptive attack (a careful reviewer's first question): white-box over every head, targeted, with
+// the Total direction; the main head is driven to t = (y+1) mod K and each auxiliary head m to P_m(t), so
+// the hidden heads agree with the wrong main prediction and the rejection rule sees no contradiction.
+func LoadOrEvaluateRobustness(env Env, spec ModelSpec) (*Record, error) {
+	path := RecordPath(env.ResultsDir, &Record{Kind: RobustnessKind, Name: spec.Name()})
+	var stored ModelSpec
+	var res RobustnessResults
+	rec := &Record{Config: &stored, Results: &res}
+	switch err := ReadJSON(path, rec); {
+	case err == nil && reflect.DeepEqual(stored, spec):
+		rec.Config, rec.Results = stored, res
+		return rec, nil
+	case err != nil && !errors.Is(err, fs.ErrNotExist):
+		return nil, fmt.Errorf("%w (remove the file to recompute it)", err)
+	}
+	start := time.Now()
+	m, err := LoadOrTrain(env, spec)
+	if err != nil {
+		return nil, err
+	}
+	test, err := m.Test.Head(min(spec.Budget.AttackExamples, m.Test.N))
+	if err != nil {
+		return nil, err
+	}
+	th, _ := ThreatFor(spec.Dataset)
+	pgd, pgdT, cw, err := EvalAttacks(spec.Dataset, spec.Budget)
+	if err != nil {
+		return nil, err
+	}
+	labels, err := m.Tasks.Labels(test.Labels)
+	if err != nil {
+		return nil, err
+	}
+	out := RobustnessResults{Model: m.Net.String(), Tasks: m.Net.Tasks, N: test.N, Threat: th}
+	gray := attack.GrayBox(m.Net)
+
+	clean, err := m.predict(env, test.Images, test.N)
+	if err != nil {
+		return nil, err
+	}
+	var modules []reject.Module
+	for k := 1; k <= min(2, len(m.Tasks.Aux)); k++ {
+		mod, err := reject.New(m.Tasks, k)
+		if err != nil {
+			return nil, err
+		}
+		modules = append(modules, mod)
+	}
+	condition := func(name string, atk attack.Attack, victim attack.Victim, runLabels [][]int32) error {
+		t0 := time.Now()
+		c := Condition{Name: name}
+		preds := clean
+		if atk != nil {
+			c.Attack, c.Victim = atk.Name(), victim.String()
+			adv, err := m.attackImages(env, test, atk, victim, runLabels, spec.Seed)
+			if err != nil {
+				return err
+			}
+			if preds, err = m.predict(env, adv, test.N); err != nil {
+				return err
+			}
+		}
+		if c.TaskAccuracy, err = metric.TaskAccuracies(preds, labels); err != nil {
+			return err
+		}
+		for _, mod := range modules {
+			r, err := mod.Evaluate(test.Labels, clean, preds)
+			if err != nil {
+				return err
+			}
+			c.Rejection = append(c.Rejection, r)
+		}
+		c.Seconds = time.Since(t0).Seconds()
+		out.Conditions = append(out.Conditions, c)
+		return nil
+	}
+	if err := condition("clean", nil, attack.Victim{}, nil); err != nil {
+		return nil, err
+	}
+	for _, c := range []struct {
+		name string
+		atk  attack.Attack
+	}{{"pgd", pgd}, {"pgd-targeted", pgdT}, {"cw", cw}} {
+		if err := condition(c.name, c.atk, gray, labels); err != nil {
+			return nil, err
+		}
+	}
+	if len(m.Tasks.Aux) > 0 {
+		targets := make([][]int32, len(labels))
+		targets[0] = attack.NextClassLabels(test.Labels, len(m.Tasks.Main.ClassNames))
+		for i, aux := range m.Tasks.Aux {
+			if targets[i+1], err = aux.Apply(targets[0]); err != nil {
+				return nil, err
+			}
+		}
+		adaptive := attack.PGD{Eps: th.Eps, Alpha: th.Alpha, Steps: spec.Budget.EvalPGDSteps, Direction: attack.Total{}, Target: Given}
+		if err := condition("adaptive", adaptive, attack.WhiteBox(m.Net), targets); err != nil {
+			return nil, err
+		}
+	}
+	rec = &Record{Kind: RobustnessKind, Name: spec.Name(), Provenance: NewProvenance(spec.Seed, env.BackendLine),
+		Config: spec, Results: out, Seconds: time.Since(start).Seconds()}
+	return rec, WriteJSON(path, rec)
+}
+
+// predict returns the per-task predictions of the model on n images.
+func (m *Model) predict(env Env, images []float32, n int) ([][]int32, error) {
+	s := m.Test
+	return reject.Predict(env.Backend, m.Store, m.Net, images, n, s.Height, s.Width, s.Channels, 100)
+}
+
+// attackImages runs atk against victim on every example of ds, with labels[t] the labels (or targets)
+// of task t, and returns the adversarial images.
+func (m *Model) attackImages(env Env, ds *datasets.Dataset, atk attack.Attack, victim attack.Victim, labels [][]int32, seed int64) ([]float32, error) {
+	runner, err := attack.NewRunner(env.Backend, m.Store, victim, atk)
+	if err != nil {
+		return nil, err
+	}
+	runner.Seed = seed
+	const batch = 100
+	size := ds.ImageSize()
+	adv := make([]float32, 0, len(ds.Images))
+	for lo := 0; lo < ds.N; lo += batch {
+		n := min(batch, ds.N-lo)
+		x := tensors.FromFlatDataAndDimensions(append([]float32(nil), ds.Images[lo*size:(lo+n)*size]...), n, ds.Height, ds.Width, ds.Channels)
+		ls := make([]*tensors.Tensor, len(labels))
+		for t, l := range labels {
+			ls[t] = tensors.FromFlatDataAndDimensions(append([]int32(nil), l[lo:lo+n]...), n)
+		}
+		out, err := runner.Run(x, ls)
+		if err != nil {
+			return nil, fmt.Errorf("experiment: %s: %w", m.Spec.Name(), err)
+		}
+		adv = append(adv, tensors.MustCopyFlatData[float32](out)...)
+		out.FinalizeAll()
+	}
+	return adv, nil
+}
