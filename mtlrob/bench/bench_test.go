@@ -4,6 +4,8 @@ import (
 	"math"
 	"strings"
 	"testing"
+
+	"github.com/mtlrob/mtlrob/xla"
 )
 
 func TestMedian(t *testing.T) {
@@ -50,5 +52,28 @@ func TestResNet18FLOPs(t *testing.T) {
 	want := 2.0 * (32*32*9*3*64 + 4*32*32*9*64*64 + 3*134217728 + 512*15)
 	if ResNet18.ForwardFLOPs != want || math.Abs(want/2-555.4e6) > 0.1e6 {
 		t.Fatalf("ResNet-18 forward FLOPs %.6g, want %.6g (555.4 M multiply-adds)", ResNet18.ForwardFLOPs, want)
+	}
+}
+
+// BenchmarkLeNetTrainStep times the natural multi-task train step of the LeNet at batch 128 on the
+// backend MTLROB_BACKEND names (default: the workbench's choice). Profile it with -cpuprofile.
+func BenchmarkLeNetTrainStep(b *testing.B) {
+	backend, line, err := xla.Default()
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Log(line)
+	w, err := newGoWorkload(backend, LeNet, "train", 128)
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := w.run(); err != nil {
+		b.Fatal(err)
+	}
+	b.ResetTimer()
+	for b.Loop() {
+		if err := w.run(); err != nil {
+			b.Fatal(err)
+		}
 	}
 }
