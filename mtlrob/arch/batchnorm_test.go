@@ -2,6 +2,7 @@ package arch
 
 import (
 	"encoding/json"
+	"github.com/gomlx/compute"
 	"iter"
 	"math"
 	"math/rand/v2"
@@ -59,7 +60,10 @@ func shiftedBatch(seed uint64, batch, h, w int, means, spreads []float64) operan
 // (per-channel mean 0, variance 1 at gamma=1, beta=0) and updates the moving averages as documented; in any
 // other graph it applies the moving averages and changes nothing.
 func TestBatchNormTrainAndInferenceModes(t *testing.T) {
-	backend := goBackend(t)
+	forEachBackend(t, testBatchNormTrainAndInferenceModes)
+}
+
+func testBatchNormTrainAndInferenceModes(t *testing.T, backend compute.Backend) {
 	store := model.NewStore()
 	bn := func(training bool) *model.Exec {
 		return model.MustNewExec(backend, store, func(s *model.Scope, x *Node) *Node {
@@ -467,7 +471,10 @@ func equalInts(a, b []int) bool {
 // float64, with the moving averages (BNInference) and with batch statistics (BNBatchStats, where the samples
 // of the batch interact through the statistics).
 func TestInputGradientMatchesFiniteDifferences(t *testing.T) {
-	backend := goBackend(t)
+	forEachBackend(t, testInputGradientMatchesFiniteDifferences)
+}
+
+func testInputGradientMatchesFiniteDifferences(t *testing.T, backend compute.Backend) {
 	net := mustNet(New("gradtoy", func(s *model.Scope, x *Node) *Node {
 		x = Conv(s.In("conv"), x, 3, 3).Stride(2).NoBias().Done()
 		x = activation.Relu(BatchNorm(s.In("bn"), x))

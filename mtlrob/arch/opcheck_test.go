@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"sync"
 	"testing"
 
 	"github.com/gomlx/compute"
@@ -17,7 +18,27 @@ import (
 	. "github.com/gomlx/gomlx/core/graph"
 	"github.com/gomlx/gomlx/core/tensors"
 	"github.com/gomlx/gomlx/ml/layers/activation"
+	"github.com/mtlrob/mtlrob/xla"
 )
+
+// xlaCPU is the XLA CPU backend when its plugin is installed (make xla-cpu), opened once.
+var xlaCPU = sync.OnceValues(func() (compute.Backend, error) {
+	b, _, err := xla.Open("xla:cpu")
+	return b, err
+})
+
+// forEachBackend runs fn on the pure-Go backend and on XLA CPU. The XLA subtest skips, saying why, only
+// when no XLA CPU plugin could be opened (make test installs one).
+func forEachBackend(t *testing.T, fn func(t *testing.T, backend compute.Backend)) {
+	t.Run("go", func(t *testing.T) { fn(t, goBackend(t)) })
+	t.Run("xla-cpu", func(t *testing.T) {
+		b, err := xlaCPU()
+		if err != nil {
+			t.Skipf("no XLA CPU plugin (run make xla-cpu): %v", err)
+		}
+		fn(t, b)
+	})
+}
 
 func goBackend(t testing.TB) compute.Backend {
 	t.Helper()
@@ -117,7 +138,10 @@ func checkGradient(t *testing.T, backend compute.Backend, fn func(in []*Node) *N
 }
 
 func TestOpGradientsMatchFiniteDifferences(t *testing.T) {
-	backend := goBackend(t)
+	forEachBackend(t, testOpGradientsMatchFiniteDifferences)
+}
+
+func testOpGradientsMatchFiniteDifferences(t *testing.T, backend compute.Backend) {
 	r := rand.New(rand.NewPCG(1, 2))
 	tests := []struct {
 		name   string
@@ -184,7 +208,10 @@ func TestOpGradientsMatchFiniteDifferences(t *testing.T) {
 // TestIm2ColConvEqualsNativeConvolve: the workaround computes the same function as the backend's own
 // convolution (in float64, to rounding).
 func TestIm2ColConvEqualsNativeConvolve(t *testing.T) {
-	backend := goBackend(t)
+	forEachBackend(t, testIm2ColConvEqualsNativeConvolve)
+}
+
+func testIm2ColConvEqualsNativeConvolve(t *testing.T, backend compute.Backend) {
 	r := rand.New(rand.NewPCG(3, 4))
 	for _, tc := range []struct {
 		name    string
@@ -224,7 +251,10 @@ func TestIm2ColConvEqualsNativeConvolve(t *testing.T) {
 // TestStridedConvEqualsNativeConvolve: the strided im2col convolution equals the backend's convolution
 // with the same stride and symmetric padding (PyTorch's Conv2d(stride, padding) semantics).
 func TestStridedConvEqualsNativeConvolve(t *testing.T) {
-	backend := goBackend(t)
+	forEachBackend(t, testStridedConvEqualsNativeConvolve)
+}
+
+func testStridedConvEqualsNativeConvolve(t *testing.T, backend compute.Backend) {
 	r := rand.New(rand.NewPCG(13, 14))
 	for _, tc := range []struct {
 		name        string
@@ -265,8 +295,9 @@ func TestStridedConvEqualsNativeConvolve(t *testing.T) {
 
 // TestPoolingAgainstReferences: MaxPool2DStrided equals the native max pooling with the same window
 // and stride, and AdaptiveAvgPool2D equals a direct loop over PyTorch's bins.
-func TestPoolingAgainstReferences(t *testing.T) {
-	backend := goBackend(t)
+func TestPoolingAgainstReferences(t *testing.T) { forEachBackend(t, testPoolingAgainstReferences) }
+
+func testPoolingAgainstReferences(t *testing.T, backend compute.Backend) {
 	r := rand.New(rand.NewPCG(15, 16))
 	t.Run("MaxPool2DStrided equals native MaxPool 3x3/2", func(t *testing.T) {
 		for _, x := range []operand{randomOperand(r, 2, 7, 7, 3), randomOperand(r, 1, 27, 27, 2), randomOperand(r, 1, 6, 9, 1)} {
@@ -338,7 +369,10 @@ func TestPoolingAgainstReferences(t *testing.T) {
 
 // TestMaxPool2DEqualsNativeMaxPool: the reshape formulation equals the native pooling.
 func TestMaxPool2DEqualsNativeMaxPool(t *testing.T) {
-	backend := goBackend(t)
+	forEachBackend(t, testMaxPool2DEqualsNativeMaxPool)
+}
+
+func testMaxPool2DEqualsNativeMaxPool(t *testing.T, backend compute.Backend) {
 	x := randomOperand(rand.New(rand.NewPCG(5, 6)), 2, 6, 4, 3)
 	out, err := CallOnceN(backend, func(x *Node) (*Node, *Node) {
 		return MaxPool2D(x, 2), MaxPool(x).Window(2).Done()
@@ -361,7 +395,10 @@ func TestMaxPool2DEqualsNativeMaxPool(t *testing.T) {
 // to a StopGradient node is silently zero, and wrapping the input in Identity is the workaround
 // every attack in this workbench uses. If GoMLX ever changes this, the test says so.
 func TestGradientThroughStopGradientTrap(t *testing.T) {
-	backend := goBackend(t)
+	forEachBackend(t, testGradientThroughStopGradientTrap)
+}
+
+func testGradientThroughStopGradientTrap(t *testing.T, backend compute.Backend) {
 	out, err := CallOnceN(backend, func(x *Node) (*Node, *Node) {
 		stopped := StopGradient(x)
 		trap := Gradient(ReduceAllSum(Square(stopped)), stopped)[0]
