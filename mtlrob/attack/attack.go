@@ -31,6 +31,7 @@ var (
 	_ Attack = PGD{}
 	_ Attack = PGDL2{}
 	_ Attack = MIM{}
+	_ Attack = FAT{}
 	_ Attack = APGD{}
 	_ Attack = CW{}
 	_ Attack = MP{}

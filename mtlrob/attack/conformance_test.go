@@ -57,6 +57,14 @@ func TestConformance(t *testing.T) {
 		},
 			Eps: -1, Targeted: true, BatchInvariant: true, MustFool: true},
 		{Name: "MP", Attack: func(k int) attack.Attack { return attack.MP{Base: attack.PGD{Eps: eps, Alpha: 0.05, Steps: k}} }, Eps: eps, MustFool: true},
+		// FAT with tau = 0 on one head is monotone (a sample fooled at x_k is frozen there by a longer
+		// run); with tau > 0, or several heads that must all be fooled to stop, a sample can step past
+		// a fooling iterate and end correctly classified, so only tau = 0 on the main head claims it.
+		{Name: "FAT", Attack: func(k int) attack.Attack { return attack.FAT{Eps: eps, Alpha: 0.05, Steps: k} }, Eps: eps, Monotone: true, MustFool: true, Victim: gray},
+		{Name: "FAT-tau2-no-random-start", Attack: func(k int) attack.Attack {
+			return attack.FAT{Eps: eps, Alpha: 0.05, Steps: k, Tau: 2, NoRandomStart: true}
+		},
+			Eps: eps, BatchInvariant: true, MustFool: true},
 	}
 	for _, d := range dirs {
 		cases = append(cases,
@@ -66,6 +74,9 @@ func TestConformance(t *testing.T) {
 			attacktest.Case{Name: "APGD-" + d.Name(), Attack: func(k int) attack.Attack {
 				return attack.APGD{Eps: eps, Steps: k, Direction: d}
 			}, Eps: eps, Steps: 10, Tasks: []int{0, 1, 2}, MustFool: true},
+			attacktest.Case{Name: "FAT-" + d.Name(), Attack: func(k int) attack.Attack {
+				return attack.FAT{Eps: eps, Alpha: 0.05, Steps: k, Tau: 1, Direction: d, NoRandomStart: true}
+			}, Eps: eps, Tasks: []int{0, 1, 2}, MustFool: true, BatchInvariant: !isWGD(d)},
 			attacktest.Case{Name: "CW-" + d.Name(), Attack: func(k int) attack.Attack {
 				return attack.CW{BinarySteps: 2, MaxIterations: 10 * k, LearningRate: 0.05, Direction: d}
 			}, Eps: -1, Tasks: []int{0, 1, 2}},

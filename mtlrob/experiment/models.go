@@ -44,7 +44,7 @@ func CacheDir() (string, error) {
 }
 
 // Trainings are the training methods a ModelSpec can name.
-var Trainings = []string{"natural", "pgd-at", "mp-at"}
+var Trainings = []string{"natural", "pgd-at", "mp-at", "fat-single", "fat-total", "fat-dgba"}
 
 // ModelSpec names a trained model: dataset, architecture, task combination, training method, budget, seed.
 type ModelSpec struct {
@@ -148,7 +148,7 @@ func LoadOrTrain(env Env, spec ModelSpec) (*Model, error) {
 	switch spec.Training {
 	case "natural":
 		step = training.NaturalStep(net, nil)
-	case "pgd-at", "mp-at":
+	case "pgd-at", "mp-at", "fat-single", "fat-total", "fat-dgba":
 		pgd, err := TrainAttack(spec.Dataset, spec.Budget)
 		if err != nil {
 			return nil, err
@@ -166,13 +166,30 @@ func LoadOrTrain(env Env, spec ModelSpec) (*Model, error) {
 				return s.Accuracy[0], err
 			},
 		}
-		if spec.Training == "pgd-at" {
+		switch spec.Training {
+		case "pgd-at":
 			step = training.AdversarialStep("pgd-at", net, pgd, gray, nil)
 			trainAttack = pgd.Name() + " gray-box (001 Eq. 6-7)"
-		} else {
+		case "mp-at":
 			mp := attack.MP{Base: pgd}
 			step = training.MPStep(net, mp)
 			trainAttack = mp.Name()
+		default:
+			// Friendly adversarial training (004 §4.3, Zhang et al. 2020): the early-stopped PGD with the
+			// budget's eps, step and steps, and tau 2, the final tau of FAT.py's schedule (held fixed here).
+			// fat-single attacks the main head through the gray-box view; fat-total and fat-dgba attack
+			// every head, white-box. The checkpoint is selected as for pgd-at.
+			fat := attack.FAT{Eps: pgd.Eps, Alpha: pgd.Alpha, Steps: pgd.Steps, Tau: 2, Direction: attack.Single(0)}
+			victim, view := gray, "gray-box"
+			if spec.Training != "fat-single" {
+				victim, view = attack.WhiteBox(net), "white-box"
+				fat.Direction = attack.Total{}
+				if spec.Training == "fat-dgba" {
+					fat.Direction = attack.DGBA{}
+				}
+			}
+			step = training.AdversarialStep(spec.Training, net, fat, victim, nil)
+			trainAttack = fat.Name() + " " + view + " (FAT, 004 §4.3)"
 		}
 	default:
 		return nil, fmt.Errorf("experiment: unknown training %q: want one of %v", spec.Training, Trainings)
