@@ -9,6 +9,7 @@ import (
 	. "github.com/gomlx/gomlx/core/graph"
 	"github.com/gomlx/gomlx/core/tensors"
 	"github.com/gomlx/gomlx/ml/model"
+	"github.com/mtlrob/mtlrob/internal/testbackends"
 )
 
 // TestLeNetAgreesAcrossBackends: the same seeded weights and inputs give the same logits and input
@@ -16,11 +17,7 @@ import (
 // the backends sum in different orders (XLA's convolution is native, the Go backend's is im2col), so
 // the tolerance is relative, 1e-4 of the largest magnitude.
 func TestLeNetAgreesAcrossBackends(t *testing.T) {
-	xb, err := xlaCPU()
-	if err != nil {
-		t.Skipf("no XLA CPU plugin (run make xla-cpu): %v", err)
-	}
-	gb := goBackend(t)
+	xb, gb := testbackends.XLACPU(t), testbackends.Go(t)
 	net, err := LeNet([]string{"main", "aux"}, []int{10, 3})
 	if err != nil {
 		t.Fatal(err)

@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
-	"sync"
 	"testing"
 
 	"github.com/gomlx/compute"
@@ -18,26 +17,12 @@ import (
 	. "github.com/gomlx/gomlx/core/graph"
 	"github.com/gomlx/gomlx/core/tensors"
 	"github.com/gomlx/gomlx/ml/layers/activation"
-	"github.com/mtlrob/mtlrob/xla"
+	"github.com/mtlrob/mtlrob/internal/testbackends"
 )
 
-// xlaCPU is the XLA CPU backend when its plugin is installed (make xla-cpu), opened once.
-var xlaCPU = sync.OnceValues(func() (compute.Backend, error) {
-	b, _, err := xla.Open("xla:cpu")
-	return b, err
-})
-
-// forEachBackend runs fn on the pure-Go backend and on XLA CPU. The XLA subtest skips, saying why, only
-// when no XLA CPU plugin could be opened (make test installs one).
+// forEachBackend runs fn on the pure-Go backend and on XLA CPU (see package testbackends).
 func forEachBackend(t *testing.T, fn func(t *testing.T, backend compute.Backend)) {
-	t.Run("go", func(t *testing.T) { fn(t, goBackend(t)) })
-	t.Run("xla-cpu", func(t *testing.T) {
-		b, err := xlaCPU()
-		if err != nil {
-			t.Skipf("no XLA CPU plugin (run make xla-cpu): %v", err)
-		}
-		fn(t, b)
-	})
+	testbackends.ForEach(t, fn)
 }
 
 func goBackend(t testing.TB) compute.Backend {

@@ -5,22 +5,25 @@ import (
 	"math/rand/v2"
 	"testing"
 
+	"github.com/gomlx/compute"
 	. "github.com/gomlx/gomlx/core/graph"
 	"github.com/gomlx/gomlx/core/tensors"
 	"github.com/gomlx/gomlx/ml/model"
+	"github.com/mtlrob/mtlrob/internal/testbackends"
 	"github.com/mtlrob/mtlrob/mtlrob/arch"
 )
 
 // linear is a linear softmax model z = x W + b on flattened 4x4 inputs, with known weights.
 type linear struct {
-	store *model.Store
-	net   *arch.Net
-	w     []float64 // [16, k]
-	b     []float64 // [k]
-	k     int
-	x     []float32
-	y     []int32
-	n     int
+	backend compute.Backend // where the attack runs; the pure-Go backend unless set with on
+	store   *model.Store
+	net     *arch.Net
+	w       []float64 // [16, k]
+	b       []float64 // [k]
+	k       int
+	x       []float32
+	y       []int32
+	n       int
 }
 
 func newLinear(t *testing.T, k, n int, seed uint64, lo, hi float32) *linear {
@@ -30,7 +33,7 @@ func newLinear(t *testing.T, k, n int, seed uint64, lo, hi float32) *linear {
 		t.Fatal(err)
 	}
 	r := rand.New(rand.NewPCG(seed, 3))
-	m := &linear{store: model.NewStore(), net: net, w: make([]float64, 16*k), b: make([]float64, k), k: k, n: n,
+	m := &linear{backend: goBackend(t), store: model.NewStore(), net: net, w: make([]float64, 16*k), b: make([]float64, k), k: k, n: n,
 		x: make([]float32, n*16), y: make([]int32, n)}
 	w32, b32 := make([]float32, 16*k), make([]float32, k)
 	for i := range w32 {
@@ -103,9 +106,15 @@ func (m *linear) grad(x []float64, i int) []float64 {
 	return g
 }
 
+// on makes the model's attacks run on backend.
+func (m *linear) on(backend compute.Backend) *linear {
+	m.backend = backend
+	return m
+}
+
 func (m *linear) run(t *testing.T, a Attack) []float32 {
 	t.Helper()
-	r, err := NewRunner(goBackend(t), m.store, GrayBox(m.net), a)
+	r, err := NewRunner(m.backend, m.store, GrayBox(m.net), a)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -121,9 +130,11 @@ func (m *linear) run(t *testing.T, a Attack) []float32 {
 // TestFGSMOnLinearModel: on a linear softmax model (5 classes) the FGSM perturbation is exactly
 // eps * sign of the analytic gradient W (softmax(z) - onehot(y)) (inputs are kept away from the
 // borders of [0,1], so nothing is clipped), and so is one PGD step of size eps from x.
-func TestFGSMOnLinearModel(t *testing.T) {
+func TestFGSMOnLinearModel(t *testing.T) { testbackends.ForEach(t, testFGSMOnLinearModel) }
+
+func testFGSMOnLinearModel(t *testing.T, backend compute.Backend) {
 	const eps = 0.05
-	m := newLinear(t, 5, 6, 1, 0.1, 0.9)
+	m := newLinear(t, 5, 6, 1, 0.1, 0.9).on(backend)
 	x := f64(m.x)
 	for _, a := range []Attack{FGSM{Eps: eps}, PGD{Eps: eps, Alpha: eps, Steps: 1, NoRandomStart: true}} {
 		adv := m.run(t, a)
@@ -146,8 +157,12 @@ func TestFGSMOnLinearModel(t *testing.T) {
 // (its perturbation is eps * sign of the known gradient, up to the [0,1] clip) and reach the
 // analytic worst-case loss.
 func TestPGDReachesLinearWorstCase(t *testing.T) {
+	testbackends.ForEach(t, testPGDReachesLinearWorstCase)
+}
+
+func testPGDReachesLinearWorstCase(t *testing.T, backend compute.Backend) {
 	const eps = 0.1
-	m := newLinear(t, 2, 8, 2, 0, 1) // inputs anywhere in [0,1]: the clip matters too
+	m := newLinear(t, 2, 8, 2, 0, 1).on(backend) // inputs anywhere in [0,1]: the clip matters too
 	x := f64(m.x)
 	// MIM and APGD move along the same constant sign: they must reach the same point.
 	for _, a := range []Attack{
@@ -179,9 +194,11 @@ func TestPGDReachesLinearWorstCase(t *testing.T) {
 // borders of [0,1]) is x* = x - eps (w_y - w_o)/||w_y - w_o||_2, and the gradient direction is
 // constant, so FGSM-L2 (one step of eps) and PGD-L2 from x (steps of eps/4, projected on the ball)
 // both land on it.
-func TestL2AttacksOnLinearModel(t *testing.T) {
+func TestL2AttacksOnLinearModel(t *testing.T) { testbackends.ForEach(t, testL2AttacksOnLinearModel) }
+
+func testL2AttacksOnLinearModel(t *testing.T, backend compute.Backend) {
 	const eps = 0.2
-	m := newLinear(t, 2, 6, 4, 0.3, 0.7)
+	m := newLinear(t, 2, 6, 4, 0.3, 0.7).on(backend)
 	x := f64(m.x)
 	for _, a := range []Attack{FGSM{Eps: eps, Norm: L2}, PGDL2{Eps: eps, Alpha: eps / 4, Steps: 8, NoRandomStart: true}} {
 		adv := m.run(t, a)

@@ -5,6 +5,7 @@ import (
 
 	"github.com/gomlx/compute"
 	_ "github.com/gomlx/compute/gobackend"
+	"github.com/mtlrob/mtlrob/internal/testbackends"
 	"github.com/mtlrob/mtlrob/mtlrob/arch"
 	"github.com/mtlrob/mtlrob/mtlrob/attack"
 	"github.com/mtlrob/mtlrob/mtlrob/attack/attacktest"
@@ -20,8 +21,10 @@ func goBackend(t testing.TB) compute.Backend {
 }
 
 // TestConformance runs the attacktest suite on every base attack and every direction.
-func TestConformance(t *testing.T) {
-	m := attacktest.NewModel(t, goBackend(t), 1)
+func TestConformance(t *testing.T) { testbackends.ForEach(t, testConformance) }
+
+func testConformance(t *testing.T, backend compute.Backend) {
+	m := attacktest.NewModel(t, backend, 1)
 	const eps = 0.3
 	gray := func(net *arch.Net) attack.Victim { return attack.GrayBox(net) }
 	dirs := []attack.Direction{attack.Single(0), attack.Total{}, attack.SignTotal{}, attack.WeightedTotal{0.5, 0.3, 0.2},

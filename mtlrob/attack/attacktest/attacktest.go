@@ -23,6 +23,7 @@ import (
 
 	"github.com/gomlx/compute"
 	"github.com/gomlx/compute/dtypes"
+	_ "github.com/gomlx/compute/gobackend"
 	. "github.com/gomlx/gomlx/core/graph"
 	"github.com/gomlx/gomlx/core/tensors"
 	"github.com/gomlx/gomlx/ml/layers/activation"
@@ -63,6 +64,21 @@ func NewModel(t testing.TB, backend compute.Backend, seed int64) *Model {
 		data[i] = r.Float32()
 	}
 	m := &Model{Backend: backend, Store: store, Net: net, X: tensors.FromFlatDataAndDimensions(data, N, 4, 4, 1)}
+	// The weights are drawn on the pure-Go backend and detached from it, so that every backend attacks
+	// the same network (each backend has its own random number generator).
+	goBackend, err := compute.NewWithConfig("go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Predict(goBackend, store, net, m.X); err != nil {
+		t.Fatal(err)
+	}
+	for v := range store.IterVariables() {
+		if v.HasValue() {
+			v.MustValue().ToLocal()
+		}
+	}
+	m.X.ToLocal()
 	preds, err := Predict(backend, store, net, m.X)
 	if err != nil {
 		t.Fatal(err)

@@ -1,0 +1,47 @@
+// Package testbackends runs a test on every backend the workbench supports: the pure-Go backend,
+// always, and XLA CPU when its plugin is installed (make xla-cpu; make test installs it).
+package testbackends
+
+import (
+	"sync"
+	"testing"
+
+	"github.com/gomlx/compute"
+	_ "github.com/gomlx/compute/gobackend"
+	"github.com/mtlrob/mtlrob/xla"
+)
+
+var (
+	goBackend = sync.OnceValues(func() (compute.Backend, error) { return compute.NewWithConfig("go") })
+	xlaCPU    = sync.OnceValues(func() (compute.Backend, error) {
+		b, _, err := xla.Open("xla:cpu")
+		return b, err
+	})
+)
+
+// Go returns the pure-Go backend, shared by the tests of a package.
+func Go(t testing.TB) compute.Backend {
+	t.Helper()
+	b, err := goBackend()
+	if err != nil {
+		t.Fatalf("pure-Go backend: %v", err)
+	}
+	return b
+}
+
+// XLACPU returns the XLA CPU backend, or skips the test with the reason when no plugin can be opened.
+func XLACPU(t testing.TB) compute.Backend {
+	t.Helper()
+	b, err := xlaCPU()
+	if err != nil {
+		t.Skipf("no XLA CPU plugin (run make xla-cpu): %v", err)
+	}
+	return b
+}
+
+// ForEach runs fn as subtests "go" and "xla-cpu"; the XLA subtest skips, saying why, only when no XLA CPU
+// plugin could be opened.
+func ForEach(t *testing.T, fn func(t *testing.T, backend compute.Backend)) {
+	t.Run("go", func(t *testing.T) { fn(t, Go(t)) })
+	t.Run("xla-cpu", func(t *testing.T) { fn(t, XLACPU(t)) })
+}
