@@ -34,7 +34,7 @@ type Provenance struct {
 // working tree.
 func NewProvenance(seed int64, backend string) Provenance {
 	p := Provenance{
-		Seed: seed, Backend: relativePaths(backend), SIMD: xla.SIMD, GoVersion: runtime.Version(),
+		Seed: seed, Backend: RelativePaths(backend), SIMD: xla.SIMD, GoVersion: runtime.Version(),
 		Modules:  map[string]string{},
 		Platform: runtime.GOOS + "/" + runtime.GOARCH, CPUs: runtime.NumCPU(),
 		Time: time.Now().UTC().Format(time.RFC3339),
@@ -50,9 +50,9 @@ func NewProvenance(seed int64, backend string) Provenance {
 	return p
 }
 
-// relativePaths rewrites the repository root as "<repo>" and the home directory as "~" in s, so that
+// RelativePaths rewrites the repository root as "<repo>" and the home directory as "~" in s, so that
 // records committed to the repository do not carry one machine's paths.
-func relativePaths(s string) string {
+func RelativePaths(s string) string {
 	if out, err := exec.Command("git", "rev-parse", "--show-toplevel").Output(); err == nil {
 		if root := strings.TrimSpace(string(out)); root != "" {
 			s = strings.ReplaceAll(s, root+string(filepath.Separator), "<repo>"+string(filepath.Separator))

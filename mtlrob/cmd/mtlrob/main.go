@@ -198,6 +198,9 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	for name, line := range rep.BackendLines {
+		rep.BackendLines[name] = experiment.RelativePaths(line)
+	}
 	md := rep.Markdown()
 	fmt.Fprintln(stdout)
 	fmt.Fprint(stdout, md)
