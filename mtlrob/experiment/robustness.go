@@ -90,16 +90,9 @@ func EvalAttacks(dataset string, b Budget) (pgd, pgdTargeted attack.PGD, cw atta
 // the Total direction; the main head is driven to t = (y+1) mod K and each auxiliary head m to P_m(t), so
 // the hidden heads agree with the wrong main prediction and the rejection rule sees no contradiction.
 func LoadOrEvaluateRobustness(env Env, spec ModelSpec) (*Record, error) {
-	path := RecordPath(env.ResultsDir, &Record{Kind: RobustnessKind, Name: spec.Name()})
-	var stored ModelSpec
-	var res RobustnessResults
-	rec := &Record{Config: &stored, Results: &res}
-	switch err := ReadJSON(path, rec); {
-	case err == nil && reflect.DeepEqual(stored, spec):
-		rec.Config, rec.Results = stored, res
-		return rec, nil
-	case err != nil && !errors.Is(err, fs.ErrNotExist):
-		return nil, fmt.Errorf("%w (remove the file to recompute it)", err)
+	rec, path, err := loadStored[RobustnessResults](env.ResultsDir, RobustnessKind, spec)
+	if rec != nil || err != nil {
+		return rec, err
 	}
 	start := time.Now()
 	m, err := LoadOrTrain(env, spec)
@@ -223,4 +216,22 @@ func (m *Model) attackImages(env Env, ds *datasets.Dataset, atk attack.Attack, v
 		out.FinalizeAll()
 	}
 	return adv, nil
+}
+
+// loadStored reads the record of kind for spec under resultsDir into results (a pointer). It returns
+// the record when it exists and was made with the same spec, nil when it is missing or stale (to be
+// recomputed), and an error when it exists but cannot be read (never silently overwritten).
+func loadStored[R any](resultsDir, kind string, spec ModelSpec) (*Record, string, error) {
+	path := RecordPath(resultsDir, &Record{Kind: kind, Name: spec.Name()})
+	var stored ModelSpec
+	var res R
+	rec := &Record{Config: &stored, Results: &res}
+	switch err := ReadJSON(path, rec); {
+	case err == nil && reflect.DeepEqual(stored, spec):
+		rec.Config, rec.Results = stored, res
+		return rec, path, nil
+	case err != nil && !errors.Is(err, fs.ErrNotExist):
+		return nil, path, fmt.Errorf("%w (remove the file to recompute it)", err)
+	}
+	return nil, path, nil
 }
