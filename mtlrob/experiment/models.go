@@ -208,6 +208,7 @@ func LoadOrTrain(env Env, spec ModelSpec) (*Model, error) {
 	if err := saveFinal(store, finalDir); err != nil {
 		return nil, err
 	}
+	out.Config.CheckpointDir = RelativePaths(out.Config.CheckpointDir) // no machine paths in committed records
 	rec = &Record{Kind: ModelKind, Name: spec.Name(), Provenance: NewProvenance(spec.Seed, env.BackendLine), Config: spec,
 		Results: ModelResults{Net: net.String(), Tasks: out.Tasks, TrainConfig: out.Config, TrainAttack: trainAttack,
 			Curve: out.Curve, Final: out.Final, Best: out.Best, StepSeconds: out.StepSeconds, TrainSeconds: out.Seconds},
