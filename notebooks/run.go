@@ -43,7 +43,7 @@ type Options struct {
 	// CellTimeout is how long a single cell may run. Default 1 hour.
 	CellTimeout time.Duration
 	// Env is added to the environment of nbconvert and so of the kernel and its cells, e.g.
-	// "MTLROB_BUDGET=quick" or "MTLROB_FIGURES_DIR=/tmp/figs".
+	// "MTLROB_BUDGET=quick" or "MTLROB_FIGURES_DIR=out/figs".
 	Env []string
 }
 
