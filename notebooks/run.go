@@ -218,6 +218,22 @@ var Figures = map[string][]string{
 		"final_accuracy_fashion-mnist_lenet_{budget}_seed1",
 		"curves_natural_fashion-mnist_lenet_main+category+region_{budget}_seed1",
 	},
+	"03_adversarial_training.ipynb": {
+		"robustness_fashion-mnist_lenet_{budget}_seed1",
+		"adversarial_fashion-mnist_lenet_main+category+region_{budget}_seed1",
+	},
+	"04_rejection.ipynb": {
+		"rejection_fashion-mnist_lenet_main+category+region_{budget}_seed1",
+		"adaptive_fashion-mnist_lenet_{budget}_seed1",
+	},
+	"05_attack_directions.ipynb": {
+		"arp_eps_fashion-mnist_lenet_main+category+region_{budget}_seed1",
+		"task_arp_fashion-mnist_lenet_main+category+region_{budget}_seed1",
+	},
+	"07_mixed_perturbations.ipynb": {
+		"mp_vs_pgd_fashion-mnist_lenet_main+category+region_{budget}_seed1",
+		"curves_adversarial_fashion-mnist_lenet_main+category+region_{budget}_seed1",
+	},
 }
 
 // Minimum size of a figure's PNG: smaller means an empty or broken rendering.

@@ -87,6 +87,22 @@ type Record struct {
 	Seconds    float64    `json:"seconds"` // wall time of the run
 }
 
+// As returns v as a T when it holds a T or a non-nil *T. A Record's Config and Results hold values as
+// the Run and LoadOr functions and the Read functions return them; As also accepts pointers, for
+// records a caller decoded itself.
+func As[T any](v any) (T, bool) {
+	switch x := v.(type) {
+	case T:
+		return x, true
+	case *T:
+		if x != nil {
+			return *x, true
+		}
+	}
+	var zero T
+	return zero, false
+}
+
 // WriteJSON writes v as indented JSON to path through a temporary file and a rename, so a crash
 // never leaves a truncated record and never destroys the previous one.
 func WriteJSON(path string, v any) error {

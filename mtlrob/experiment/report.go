@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"reflect"
+	"slices"
 	"sort"
 	"strings"
 
@@ -46,6 +48,8 @@ func readKind(resultsDir, kind string, zero func() (any, any)) ([]*Record, error
 		if rec.Kind != kind {
 			return nil, fmt.Errorf("experiment: %s: a %q record in the %q directory", p, rec.Kind, kind)
 		}
+		// Records in memory hold values, as the LoadOr functions return them.
+		rec.Config, rec.Results = reflect.ValueOf(cfg).Elem().Interface(), reflect.ValueOf(res).Elem().Interface()
 		recs = append(recs, rec)
 	}
 	return recs, nil
@@ -55,7 +59,7 @@ func readKind(resultsDir, kind string, zero func() (any, any)) ([]*Record, error
 func Select(recs []*Record, keep func(ModelSpec) bool) []*Record {
 	var out []*Record
 	for _, r := range recs {
-		if spec, ok := r.Config.(*ModelSpec); ok && keep(*spec) {
+		if spec, ok := As[ModelSpec](r.Config); ok && keep(spec) {
 			out = append(out, r)
 		}
 	}
@@ -71,34 +75,53 @@ func comboOf(spec ModelSpec) string {
 
 // evaluations turns robustness records into metric.Evaluations (row = task combination, column =
 // condition), in the conditions' order.
-func evaluations(recs []*Record, conditions []string) []metric.Evaluation {
+func evaluations(recs []*Record, conditions []string) ([]metric.Evaluation, error) {
 	var evals []metric.Evaluation
 	for _, r := range recs {
-		spec, res := r.Config.(*ModelSpec), r.Results.(*RobustnessResults)
+		spec, res, err := robustnessOf(r)
+		if err != nil {
+			return nil, err
+		}
 		for _, want := range conditions {
 			for _, c := range res.Conditions {
 				if c.Name == want {
-					evals = append(evals, metric.Evaluation{Model: comboOf(*spec), Condition: ConditionTitles[c.Name], TaskAccuracy: c.TaskAccuracy})
+					evals = append(evals, metric.Evaluation{Model: comboOf(spec), Condition: ConditionTitles[c.Name], TaskAccuracy: c.TaskAccuracy})
 				}
 			}
 		}
 	}
-	return evals
+	return evals, nil
+}
+
+// robustnessOf returns the spec and results of a robustness record, or an error naming the record.
+func robustnessOf(r *Record) (ModelSpec, RobustnessResults, error) {
+	spec, ok1 := As[ModelSpec](r.Config)
+	res, ok2 := As[RobustnessResults](r.Results)
+	if !ok1 || !ok2 {
+		return spec, res, fmt.Errorf("experiment: record %q holds %T and %T, want ModelSpec and RobustnessResults", r.Name, r.Config, r.Results)
+	}
+	return spec, res, nil
 }
 
 // Table2 assembles the analogue of 001 Table 2 from robustness records of one dataset and training:
 // main-task accuracy (%) per task combination, clean and under gray-box PGD targeted, PGD untargeted, CW.
 func Table2(recs []*Record, dataset, training string) (*metric.Table, error) {
 	sel := Select(recs, func(s ModelSpec) bool { return s.Dataset == dataset && s.Training == training })
-	return metric.MainAccuracyTable(fmt.Sprintf("%s, %s training: main-task accuracy (%%)", dataset, training),
-		evaluations(sel, []string{"clean", "pgd-targeted", "pgd", "cw"}))
+	evals, err := evaluations(sel, []string{"clean", "pgd-targeted", "pgd", "cw"})
+	if err != nil {
+		return nil, err
+	}
+	return metric.MainAccuracyTable(fmt.Sprintf("%s, %s training%s: main-task accuracy (%%)", dataset, training, scope(sel)), evals)
 }
 
 // Table3 is the analogue of 001 Table 3: mean accuracy (%) of the auxiliary tasks per combination.
 func Table3(recs []*Record, dataset, training string) (*metric.Table, error) {
 	sel := Select(recs, func(s ModelSpec) bool { return s.Dataset == dataset && s.Training == training })
-	return metric.AuxAccuracyTable(fmt.Sprintf("%s, %s training: mean auxiliary-task accuracy (%%)", dataset, training),
-		evaluations(sel, []string{"clean", "pgd-targeted", "pgd", "cw"}))
+	evals, err := evaluations(sel, []string{"clean", "pgd-targeted", "pgd", "cw"})
+	if err != nil {
+		return nil, err
+	}
+	return metric.AuxAccuracyTable(fmt.Sprintf("%s, %s training%s: mean auxiliary-task accuracy (%%)", dataset, training, scope(sel)), evals)
 }
 
 // RejectionTable is the analogue of 001 Fig. 3/4 in numbers: for every multi-task model of the dataset,
@@ -117,12 +140,17 @@ func RejectionTable(recs []*Record, dataset string) (*metric.Table, error) {
 		v        float64
 	}
 	var cells []cell
+	var sel []*Record
 	for _, r := range recs {
-		spec, res := r.Config.(*ModelSpec), r.Results.(*RobustnessResults)
+		spec, res, err := robustnessOf(r)
+		if err != nil {
+			return nil, err
+		}
 		if spec.Dataset != dataset || len(spec.Aux) == 0 {
 			continue
 		}
-		row := spec.Training + ", " + comboOf(*spec)
+		sel = append(sel, r)
+		row := spec.Training + ", " + comboOf(spec)
 		rows = append(rows, row)
 		for _, c := range res.Conditions {
 			if len(c.Rejection) == 0 {
@@ -138,7 +166,7 @@ func RejectionTable(recs []*Record, dataset string) (*metric.Table, error) {
 				cell{row, t + " rejected", 100 * rep.Adversarial.RejectionRate})
 		}
 	}
-	t, err := metric.NewTable(dataset+": main-task accuracy (%) without and with rejection (k = 1), and rejection rates (%)", rows, cols)
+	t, err := metric.NewTable(dataset+scope(sel)+": main-task accuracy (%) without and with rejection (k = 1), and rejection rates (%)", rows, cols)
 	if err != nil {
 		return nil, err
 	}
@@ -153,7 +181,11 @@ func RejectionTable(recs []*Record, dataset string) (*metric.Table, error) {
 // ARPTable is 004's comparison: ARP (%) per attack direction (rows) and budget (columns) for one
 // direction-comparison record.
 func ARPTable(rec *Record) (*metric.Table, error) {
-	spec, res := rec.Config.(*ModelSpec), rec.Results.(*DirectionsResults)
+	spec, ok1 := As[ModelSpec](rec.Config)
+	res, ok2 := As[DirectionsResults](rec.Results)
+	if !ok1 || !ok2 {
+		return nil, fmt.Errorf("experiment: record %q holds %T and %T, want ModelSpec and DirectionsResults", rec.Name, rec.Config, rec.Results)
+	}
 	var rows, cols []string
 	for _, run := range res.Runs {
 		if !contains(rows, run.Direction) {
@@ -163,7 +195,8 @@ func ARPTable(rec *Record) (*metric.Table, error) {
 			cols = append(cols, c)
 		}
 	}
-	t, err := metric.NewTable(fmt.Sprintf("%s, %s, %s: ARP (%%) by attack direction and eps", spec.Dataset, spec.Training, comboOf(*spec)), rows, cols)
+	t, err := metric.NewTable(fmt.Sprintf("%s, %s, %s, %s budget, seed %d: ARP (%%) by attack direction and eps",
+		spec.Dataset, spec.Training, comboOf(spec), spec.Budget.Name, spec.Seed), rows, cols)
 	if err != nil {
 		return nil, err
 	}
@@ -173,6 +206,27 @@ func ARPTable(rec *Record) (*metric.Table, error) {
 		}
 	}
 	return t, nil
+}
+
+// scope names the budget and seed the records share, ", standard budget, seed 1", or "" when
+// they share none (or there are none).
+func scope(recs []*Record) string {
+	var budgets []string
+	var seeds []int64
+	for _, r := range recs {
+		if spec, ok := As[ModelSpec](r.Config); ok {
+			if !contains(budgets, spec.Budget.Name) {
+				budgets = append(budgets, spec.Budget.Name)
+			}
+			if !slices.Contains(seeds, spec.Seed) {
+				seeds = append(seeds, spec.Seed)
+			}
+		}
+	}
+	if len(budgets) != 1 || len(seeds) != 1 {
+		return ""
+	}
+	return fmt.Sprintf(", %s budget, seed %d", budgets[0], seeds[0])
 }
 
 func epsLabel(eps float64) string { return fmt.Sprintf("eps %.4g", eps) }
@@ -199,35 +253,55 @@ func RenderTables(resultsDir, outDir string) (string, error) {
 	}
 	var tables []*metric.Table
 	var names []string
-	datasets := map[string]bool{}
+	// One set of tables per dataset, budget and seed: a model appears once per table.
+	type group struct {
+		dataset, budget string
+		seed            int64
+	}
+	groups := map[group][]*Record{}
+	var keys []group
 	for _, r := range rob {
-		datasets[r.Config.(*ModelSpec).Dataset] = true
+		spec, _, err := robustnessOf(r)
+		if err != nil {
+			return "", err
+		}
+		g := group{spec.Dataset, spec.Budget.Name, spec.Seed}
+		if groups[g] == nil {
+			keys = append(keys, g)
+		}
+		groups[g] = append(groups[g], r)
 	}
-	var ds []string
-	for d := range datasets {
-		ds = append(ds, d)
-	}
-	sort.Strings(ds)
-	for _, d := range ds {
+	sort.Slice(keys, func(i, j int) bool {
+		a, b := keys[i], keys[j]
+		if a.dataset != b.dataset {
+			return a.dataset < b.dataset
+		}
+		if a.budget != b.budget {
+			return a.budget < b.budget
+		}
+		return a.seed < b.seed
+	})
+	for _, g := range keys {
+		recs, suffix := groups[g], fmt.Sprintf("%s_%s_seed%d", g.dataset, g.budget, g.seed)
 		for _, training := range Trainings {
-			if len(Select(rob, func(s ModelSpec) bool { return s.Dataset == d && s.Training == training })) == 0 {
+			if len(Select(recs, func(s ModelSpec) bool { return s.Training == training })) == 0 {
 				continue
 			}
-			t2, err := Table2(rob, d, training)
+			t2, err := Table2(recs, g.dataset, training)
 			if err != nil {
 				return "", err
 			}
-			tables, names = append(tables, t2), append(names, fmt.Sprintf("table2_%s_%s", d, training))
-			if t3, err := Table3(rob, d, training); err == nil && len(t3.Rows) > 0 {
-				tables, names = append(tables, t3), append(names, fmt.Sprintf("table3_%s_%s", d, training))
+			tables, names = append(tables, t2), append(names, fmt.Sprintf("table2_%s_%s", training, suffix))
+			if t3, err := Table3(recs, g.dataset, training); err == nil && len(t3.Rows) > 0 {
+				tables, names = append(tables, t3), append(names, fmt.Sprintf("table3_%s_%s", training, suffix))
 			}
 		}
-		rt, err := RejectionTable(rob, d)
+		rt, err := RejectionTable(recs, g.dataset)
 		if err != nil {
 			return "", err
 		}
 		if len(rt.Rows) > 0 {
-			tables, names = append(tables, rt), append(names, "rejection_"+d)
+			tables, names = append(tables, rt), append(names, "rejection_"+suffix)
 		}
 	}
 	for _, r := range dirs {
