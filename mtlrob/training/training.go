@@ -249,9 +249,16 @@ func Train(backend compute.Backend, store *model.Store, net *arch.Net, tasks tas
 	var ckpt *Checkpointer
 	var best *bestKeeper
 	var prevBest *Best
+	var curve Curve
 	if cfg.CheckpointDir != "" {
-		if _, err := Restore(store, cfg.CheckpointDir); err != nil {
+		restored, err := Restore(store, cfg.CheckpointDir)
+		if err != nil {
 			return nil, err
+		}
+		if restored {
+			if curve, err = loadRunState(cfg.CheckpointDir, cfg, int(optimizer.GetGlobalStep(store))); err != nil {
+				return nil, err
+			}
 		}
 		if ckpt, err = NewCheckpointer(store, cfg.CheckpointDir, cfg.KeepCheckpoints); err != nil {
 			return nil, err
@@ -290,7 +297,7 @@ func Train(backend compute.Backend, store *model.Store, net *arch.Net, tasks tas
 	if err != nil {
 		return nil, err
 	}
-	res := &Result{Tasks: net.Tasks, Config: cfg, StartStep: int(optimizer.GetGlobalStep(store)), Best: prevBest}
+	res := &Result{Tasks: net.Tasks, Config: cfg, Curve: curve, StartStep: int(optimizer.GetGlobalStep(store)), Best: prevBest}
 	measure := func(step int) error {
 		if len(res.Curve.Step) > 0 && res.Curve.Step[len(res.Curve.Step)-1] == step {
 			return nil
@@ -325,6 +332,9 @@ func Train(backend compute.Backend, store *model.Store, net *arch.Net, tasks tas
 					}
 				}
 			}
+		}
+		if ckpt != nil {
+			return saveRunState(cfg.CheckpointDir, cfg, res.Curve)
 		}
 		return nil
 	}

@@ -112,7 +112,8 @@ func testResume(t *testing.T, aug datasets.Augmenter) {
 		return Config{Steps: steps, BatchSize: 16, LearningRate: 0.05, EvalEvery: 5, Seed: 5, Quiet: true, CheckpointDir: dir, Augment: aug}
 	}
 	straight := model.NewStore()
-	if _, err := Natural(backend, straight, toyNet(t, set), set, trainDS, testDS, cfg(20, t.TempDir())); err != nil {
+	whole, err := Natural(backend, straight, toyNet(t, set), set, trainDS, testDS, cfg(20, t.TempDir()))
+	if err != nil {
 		t.Fatal(err)
 	}
 	dir := t.TempDir()
@@ -126,6 +127,17 @@ func testResume(t *testing.T, aug datasets.Augmenter) {
 	}
 	if res.StartStep != 10 {
 		t.Fatalf("resumed run started at step %d, want 10", res.StartStep)
+	}
+	// The resumed run's curve holds the points measured before the interruption too, equal to the
+	// uninterrupted run's.
+	if len(whole.Curve.Step) != 4 {
+		t.Fatalf("uninterrupted curve at steps %v, want 4 points", whole.Curve.Step)
+	}
+	if got, want := fmt.Sprint(res.Curve.Step), fmt.Sprint(whole.Curve.Step); got != want {
+		t.Fatalf("resumed curve steps %s, uninterrupted %s", got, want)
+	}
+	if got, want := fmt.Sprint(res.Curve.Test), fmt.Sprint(whole.Curve.Test); got != want {
+		t.Fatalf("resumed test curve %s, uninterrupted %s", got, want)
 	}
 	n := 0
 	for v := range straight.IterVariables() {
@@ -152,6 +164,28 @@ func testResume(t *testing.T, aug datasets.Augmenter) {
 	}
 	if n < 4 {
 		t.Fatalf("compared only %d float variables", n)
+	}
+}
+
+// TestResumeRefusesAnotherConfiguration: checkpoints written with one batch size are not silently
+// continued with another; the error names the file and the field.
+func TestResumeRefusesAnotherConfiguration(t *testing.T) {
+	backend := goBackend(t)
+	set := toyTasks(t)
+	trainDS, testDS := toyData(64, 1, "train"), toyData(32, 2, "test")
+	dir := t.TempDir()
+	cfg := Config{Steps: 4, BatchSize: 16, LearningRate: 0.05, EvalEvery: 2, Seed: 5, Quiet: true, CheckpointDir: dir}
+	if _, err := Natural(backend, model.NewStore(), toyNet(t, set), set, trainDS, testDS, cfg); err != nil {
+		t.Fatal(err)
+	}
+	cfg.Steps = 8 // going further is a resume, not another configuration
+	if _, err := Natural(backend, model.NewStore(), toyNet(t, set), set, trainDS, testDS, cfg); err != nil {
+		t.Fatalf("resuming with more steps: %v", err)
+	}
+	cfg.Steps, cfg.BatchSize = 12, 32
+	_, err := Natural(backend, model.NewStore(), toyNet(t, set), set, trainDS, testDS, cfg)
+	if err == nil || !strings.Contains(err.Error(), "run.json") || !strings.Contains(err.Error(), "batch_size: 16 there, 32 now") {
+		t.Fatalf("resuming with another batch size: error %v, want one naming run.json and batch_size", err)
 	}
 }
 
