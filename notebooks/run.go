@@ -203,7 +203,8 @@ func (o output) text() string {
 }
 
 // Figures lists, for each notebook file, the figures it writes (names without .png/.svg); "{budget}"
-// stands for the name of the budget it ran with. Every notebook needs an entry (an empty list when
+// stands for the name of the budget it ran with, "{search-budget}" for the task search's
+// (SearchBudgetName). Every notebook needs an entry (an empty list when
 // it draws nothing): the notebook test fails for one without.
 var Figures = map[string][]string{
 	"01_self_defined_tasks.ipynb": {
@@ -230,9 +231,22 @@ var Figures = map[string][]string{
 		"arp_eps_fashion-mnist_lenet_main+category+region_{budget}_seed1",
 		"task_arp_fashion-mnist_lenet_main+category+region_{budget}_seed1",
 	},
+	"06_vulnerability.ipynb": {
+		"vulnerability_fashion-mnist_lenet_main+category+region_{budget}_seed1",
+		"relative_vulnerability_fashion-mnist_lenet_{budget}_seed1",
+		"gradient_cosine_fashion-mnist_lenet_main+category+region_{budget}_seed1",
+	},
 	"07_mixed_perturbations.ipynb": {
 		"mp_vs_pgd_fashion-mnist_lenet_main+category+region_{budget}_seed1",
 		"curves_adversarial_fashion-mnist_lenet_main+category+region_{budget}_seed1",
+	},
+	"08_task_search.ipynb": {
+		"search_candidates_fashion-mnist_lenet_{search-budget}_seed1",
+		"search_proxies_fashion-mnist_lenet_{search-budget}_seed1",
+		"search_robust_fashion-mnist_lenet_{search-budget}_seed1",
+		"search_candidates_mnist_lenet_{search-budget}_seed1",
+		"search_proxies_mnist_lenet_{search-budget}_seed1",
+		"search_robust_mnist_lenet_{search-budget}_seed1",
 	},
 }
 
@@ -242,14 +256,24 @@ const (
 	minPNGPixels = 400
 )
 
+// SearchBudgetName is the budget of notebook 08's task search, as experiment.SearchBudget chooses it:
+// $MTLROB_SEARCH_BUDGET, "quick" when unset.
+func SearchBudgetName() string {
+	if b := os.Getenv("MTLROB_SEARCH_BUDGET"); b != "" {
+		return b
+	}
+	return "quick"
+}
+
 // CheckFigures checks that dir holds name.png and name.svg for every name (with "{budget}"
-// replaced by budget), written at or after since (unless since is zero: a figure left over from an
-// earlier run does not count), that each PNG decodes and is at least 400 pixels wide and high and
-// 8 KiB large, and that each SVG is an SVG document. It returns a Problem per failure.
+// replaced by budget and "{search-budget}" by SearchBudgetName()), written at or after since
+// (unless since is zero: a figure left over from an earlier run does not count), that each PNG
+// decodes and is at least 400 pixels wide and high and 8 KiB large, and that each SVG is an SVG
+// document. It returns a Problem per failure.
 func CheckFigures(dir string, names []string, budget string, since time.Time) []Problem {
 	var problems []Problem
 	for _, n := range names {
-		n = strings.ReplaceAll(n, "{budget}", budget)
+		n = strings.ReplaceAll(strings.ReplaceAll(n, "{budget}", budget), "{search-budget}", SearchBudgetName())
 		bad := func(path, format string, args ...any) {
 			problems = append(problems, Problem{Kind: "figure", Where: path, Text: fmt.Sprintf(format, args...)})
 		}

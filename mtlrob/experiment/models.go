@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 
 	"github.com/gomlx/compute"
@@ -54,6 +55,39 @@ type ModelSpec struct {
 	Training string   `json:"training"`
 	Budget   Budget   `json:"budget"`
 	Seed     int64    `json:"seed"`
+	// Maps are self-defined tasks that are not built in (e.g. the candidates of the task search): a name
+	// in Aux that is the Name of one of Maps is that map, any other name a built-in task of the dataset.
+	// Empty for the built-in combinations, whose records therefore keep their JSON.
+	Maps []task.Map `json:"maps,omitempty"`
+}
+
+// TaskSet returns the task set the spec trains: the dataset's main task and the auxiliary tasks of Aux,
+// in order, taken from Maps or else from the dataset's built-in tasks.
+func (s ModelSpec) TaskSet() (task.Set, error) {
+	if len(s.Maps) == 0 {
+		return Tasks(s.Dataset, s.Aux)
+	}
+	builtin, err := task.ForDataset(s.Dataset)
+	if err != nil {
+		return task.Set{}, err
+	}
+	out := task.Set{Main: builtin.Main}
+	for _, name := range s.Aux {
+		i := slices.IndexFunc(s.Maps, func(m task.Map) bool { return m.Name == name })
+		if i < 0 {
+			sel, err := builtin.Select(name)
+			if err != nil {
+				return task.Set{}, err
+			}
+			out.Aux = append(out.Aux, sel.Aux...)
+			continue
+		}
+		out.Aux = append(out.Aux, s.Maps[i])
+	}
+	if err := out.Validate(); err != nil {
+		return task.Set{}, fmt.Errorf("experiment: %s: %w", s.Name(), err)
+	}
+	return out, nil
 }
 
 // Name identifies the model, e.g. "fashion-mnist_lenet_main+category_pgd-at_standard_seed1".
@@ -108,7 +142,7 @@ func TrainAttack(dataset string, b Budget) (attack.PGD, error) {
 // whose record it writes under ResultsDir/model/. Adversarially trained models are the best checkpoint by
 // adversarial accuracy on a test probe (001 §IV-B); natural ones the last.
 func LoadOrTrain(env Env, spec ModelSpec) (*Model, error) {
-	set, err := Tasks(spec.Dataset, spec.Aux)
+	set, err := spec.TaskSet()
 	if err != nil {
 		return nil, err
 	}

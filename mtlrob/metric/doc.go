@@ -20,6 +20,10 @@
 //     InputGradients computes those gradients from a model (GoMLX).
 //   - Pearson and Spearman with two-sided p-values: the proxy correlations of
 //     003 RQ4 (Table 3).
+//   - Task-selection proxies (003 RQ4) for the automatic task search:
+//     ConfusionMatrix (the input of the data-driven task generators),
+//     MainAuxCosine, the proxy names Proxies, and CorrelateProxy/ProxyTable
+//     for 003 Table 3.
 //
 // Everything here except InputGradients is host-side Go without GoMLX: the
 // inputs are plain slices, so any model, attack or record can feed them.
