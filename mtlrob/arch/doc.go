@@ -39,8 +39,9 @@
 // # Formulation
 //
 // Convolutions run as im2col + MatMul on the pure-Go backend (the native convolution is 2-18x slower
-// there) and as the backend's convolution elsewhere; pooling is written with reshapes, strided slices
-// and constant averaging matrices. Every op and its gradient is checked against finite differences in
-// float64 (opcheck_test.go), and the ResNet and WideResNet blocks against PyTorch's reference modules
-// (testdata/gen_blocks.py).
+// there) and as the backend's convolution elsewhere; pooling is written with strided slices and
+// element-wise maxima, and constant averaging matrices. Every op and its gradient is checked against
+// finite differences in float64 (opcheck_test.go), max pooling's gradient at ties against PyTorch's
+// rule written out by hand (maxpool_test.go), and the ResNet and WideResNet blocks against PyTorch's
+// reference modules (testdata/gen_blocks.py).
 package arch

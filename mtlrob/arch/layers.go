@@ -40,7 +40,7 @@ func uniformFanIn(s *model.Scope, fanIn int) *model.Scope {
 // [kernel, kernel, channels, filters] and "biases" of shape [filters], initialised as PyTorch does.
 //
 // Why im2col: on the pure-Go backend the native ConvGeneral is 2-18x slower than this formulation,
-// whose gradient is built from Slice, Pad, Concatenate and MatMul (all checked against finite
+// whose gradient is built from Pad, Gather (ScatterSum) and DotGeneral (checked against finite
 // differences in the op checks of this package). The result equals graph.Conv with the same weights,
 // which is what other backends (XLA) run instead.
 func Conv2D(s *model.Scope, x *Node, filters, kernel int, padding Padding) *Node {
@@ -104,24 +104,12 @@ func Im2ColStrided(x *Node, kernel, stride, pad int) *Node {
 	return im2col(x, kernel, stride, pad, pad)
 }
 
-// im2col pads height and width with lo zeros before and hi after, then gathers the kernel x kernel
-// patches at the given stride with one strided Slice per kernel tap.
-func im2col(x *Node, kernel, stride, lo, hi int) *Node {
-	if x.Rank() != 4 {
-		panic(fmt.Sprintf("arch.Im2Col: input must be NHWC (rank 4), got shape %s", x.Shape()))
-	}
-	if kernel < 1 || stride < 1 || lo < 0 || hi < 0 {
-		panic(fmt.Sprintf("arch.Im2Col: kernel %d, stride %d and padding (%d, %d): want kernel, stride >= 1 and padding >= 0",
-			kernel, stride, lo, hi))
-	}
-	if lo > 0 || hi > 0 {
-		x = Pad(x, ScalarZero(x.Graph(), x.DType()),
-			compute.PadAxis{}, compute.PadAxis{Start: lo, End: hi}, compute.PadAxis{Start: lo, End: hi}, compute.PadAxis{})
-	}
+// im2colSlices is im2col written with one strided Slice per kernel tap and a Concatenate: the
+// formulation before im2col's Gather (kept as the reference of TestIm2ColGatherEqualsSlices; see
+// mtlrob/bench/NOTES.md, attempt 3).
+func im2colSlices(x *Node, kernel, stride, lo, hi int) *Node {
+	x = padForIm2col(x, kernel, stride, lo, hi)
 	d := x.Shape().Dimensions
-	if d[1] < kernel || d[2] < kernel {
-		panic(fmt.Sprintf("arch.Im2Col: kernel %d larger than the padded input %dx%d", kernel, d[1], d[2]))
-	}
 	outH, outW := (d[1]-kernel)/stride+1, (d[2]-kernel)/stride+1
 	if kernel == 1 && stride == 1 {
 		return x
@@ -151,14 +139,31 @@ func Conv2DStrided(x, w *Node, stride, pad int) *Node {
 
 // matMulPatches multiplies im2col patches [batch, h', w', kernel*kernel*channels] by the flattened
 // weights [kernel, kernel, channels, filters].
+//
+// With P the patches as [N, K] (N = batch*h'*w', K = kernel*kernel*channels) and W as [K, F], the
+// product is P W. Where K >= 4F (the LeNet's second convolution: K = 800, F = 64; ResNet's 3x3
+// convolutions) it is computed as (W^T P^T)^T instead: the pure-Go backend multiplies only operands
+// whose contracted axis is last (or, for the right operand, first), so GoMLX's gradient of P W with
+// respect to W, P^T dOut, makes it transpose the whole patch matrix (N x K), while the gradient of
+// W^T P^T transposes only N x F arrays. Measured on the LeNet's second convolution with its gradients:
+// 32% less CPU time, the same without the weight gradient (PGD); where K is small (the first
+// convolution, K = 25) the extra N x F transposes cost more than they save (mtlrob/bench/NOTES.md,
+// attempt 4). Both compute the same sums.
 func matMulPatches(patches, w *Node) *Node {
 	kernel, channels, filters := w.Shape().Dimensions[0], w.Shape().Dimensions[2], w.Shape().Dimensions[3]
 	d := patches.Shape().Dimensions
 	if d[3] != kernel*kernel*channels {
 		panic(fmt.Sprintf("arch: convolution weights %s do not match input patches %s", w.Shape(), patches.Shape()))
 	}
-	flat := Reshape(patches, d[0]*d[1]*d[2], d[3])
-	out := MatMul(flat, Reshape(w, kernel*kernel*channels, filters))
+	k := kernel * kernel * channels
+	flat := Reshape(patches, d[0]*d[1]*d[2], k)
+	w2 := Reshape(w, k, filters)
+	var out *Node
+	if k >= 4*filters {
+		out = Transpose(DotGeneral(w2, []int{0}, nil, flat, []int{1}, nil), 0, 1) // [F, N] -> [N, F]
+	} else {
+		out = MatMul(flat, w2)
+	}
 	return Reshape(out, d[0], d[1], d[2], filters)
 }
 
@@ -218,20 +223,28 @@ func (c *ConvBuilder) Done() *Node {
 	return Add(out, ExpandLeftToRank(b, out.Rank()))
 }
 
-// MaxPool2D is non-overlapping max pooling with a window x window kernel and stride window on NHWC input,
-// written as Reshape + ReduceMax (faster than the native pooling on the pure-Go backend). Height and width
-// must be divisible by window; odd borders are cropped as TensorFlow's VALID pooling does.
+// MaxPool2D is non-overlapping max pooling with a window x window kernel and stride window on NHWC input.
+// Height and width need not be divisible by window: odd borders are cropped as TensorFlow's VALID
+// pooling (and PyTorch's MaxPool2d(window)) does. It is MaxPool2DStrided(x, window, window): the
+// element-wise maximum of the window's window*window strided slices, taken in row-major window order.
+//
+// Its gradient is PyTorch's: each window passes the incoming gradient to exactly one element, its first
+// maximum in row-major window order, also when several elements tie for the maximum (common after a
+// ReLU: blank image regions give whole windows of equal activations). Max(a, b) passes the gradient to
+// a when a == b, so the chain of Max ops does exactly that. Reshape + ReduceMax, the formulation used
+// before, computes the same maxima but its gradient (GoMLX's ReduceMax VJP) passes the full gradient to
+// every tied element, k times the gradient at a k-way tie; the peer parity suite (mtlrob/parity) found
+// the difference. On the pure-Go backend both cost about the same (a selection mask on top of ReduceMax
+// was 3x slower, the native pooling 10x; see mtlrob/bench/NOTES.md).
 func MaxPool2D(x *Node, window int) *Node {
+	if x.Rank() != 4 {
+		panic(fmt.Sprintf("arch.MaxPool2D: input must be NHWC (rank 4), got shape %s", x.Shape()))
+	}
 	d := x.Shape().Dimensions
-	h, w := d[1]/window, d[2]/window
-	if h == 0 || w == 0 {
+	if window < 1 || d[1] < window || d[2] < window {
 		panic(fmt.Sprintf("arch.MaxPool2D: window %d larger than the input %s", window, x.Shape()))
 	}
-	if h*window != d[1] || w*window != d[2] {
-		x = Slice(x, AxisRange(), AxisRange(0, h*window), AxisRange(0, w*window), AxisRange())
-	}
-	x = Reshape(x, d[0], h, window, w, window, d[3])
-	return ReduceMax(x, 2, 4)
+	return MaxPool2DStrided(x, window, window)
 }
 
 // Dense is a fully connected layer on the last axis: x [..., in] -> [..., units]. Variables "weights"
@@ -256,8 +269,10 @@ func Flatten(x *Node) *Node {
 // on NHWC input (PyTorch's MaxPool2d(window, stride), floor mode), so windows overlap when
 // stride < window, as in AlexNet's 3x3/2 pooling. The output has (height-window)/stride+1 rows.
 //
-// It is the element-wise maximum of window*window strided slices, whose gradient is checked against
-// finite differences in this package's op checks. Where the map is smaller than the window along an
+// It is the element-wise maximum of window*window strided slices, folded in row-major window order, whose
+// gradient is checked against finite differences in this package's op checks. At a tie the gradient
+// goes to the window's first maximum, as in PyTorch (Max(a, b) passes it to a when a == b); overlapping
+// windows add their gradients up. Where the map is smaller than the window along an
 // axis, the window shrinks to the map along that axis (one output there); PyTorch would reject such
 // an input. This is what lets AlexNet take inputs smaller than 63x63.
 func MaxPool2DStrided(x *Node, window, stride int) *Node {

@@ -1,12 +1,25 @@
 """Session fixtures of the parity suite: the mtlrob export, the PyTorch rebuild, the peer runs.
 
 Environment:
-  MTLROB_PARITY_EXPORT  an existing export directory (with mtlrob.json) to reuse; default: run
-                        `go run ./mtlrob/parity/export` into a temporary directory
+  MTLROB_PARITY_EXPORT  an existing export directory (with mtlrob.json) to reuse; default: the
+                        export cached for the current Go sources (below), else run
+                        `go run ./mtlrob/parity/export` and cache it
   MTLROB_PARITY_OUT     where parity.json and parity.md go; default: a temporary directory
                         (make parity sets figures/parity)
+  MTLROB_PARITY_FRESH   set to 1 to ignore both caches (they are still rewritten)
+  MTLROB_CACHE_DIR      the cache directory (default .cache/ at the repository root)
+
+Caches, like Go's test cache, reuse a result only when everything it is computed from is unchanged
+(content hashes): the export (mtlrob's side, about 5-15 minutes) under
+<cache>/parity/export/<key>, keyed by the source files of every repository package the export command
+is built from (go list -deps), go.mod, go.sum, the backend choice (MTLROB_BACKEND, GOEXPERIMENT) and
+the XLA CPU plugin file; the peers' runs (about 10-20 minutes) under <cache>/parity/peers/<key>.pt,
+keyed by the exported weights, images and labels, the runs' settings, the suite's Python files, the
+pins and the torch version and thread count (peers.py, cached_peer_runs). The checks are computed from the cached results as from fresh ones.
 """
+import hashlib
 import os
+import shutil
 import subprocess
 import sys
 
@@ -37,24 +50,81 @@ def _say(config, msg):
         print(msg, file=sys.stderr, flush=True)
 
 
+def _fresh():
+    return os.environ.get("MTLROB_PARITY_FRESH", "") not in ("", "0")
+
+
+def cache_dir():
+    return os.environ.get("MTLROB_CACHE_DIR") or os.path.join(REPO, ".cache")
+
+
+def _go_env():
+    env = dict(os.environ)
+    env.setdefault("GOTOOLCHAIN", "go1.27.0")
+    env.setdefault("GOEXPERIMENT", "simd")
+    env.setdefault("GOMLX_NO_AUTO_INSTALL", "1")
+    return env
+
+
+# Every repository file compiled into (or embedded in) the export command, for this build context.
+_GO_LIST_FILES = ('{{if not .Standard}}{{$d := .Dir}}{{range .GoFiles}}{{$d}}/{{.}}\n{{end}}'
+                  '{{range .CgoFiles}}{{$d}}/{{.}}\n{{end}}{{range .EmbedFiles}}{{$d}}/{{.}}\n{{end}}{{end}}')
+
+
+def export_key():
+    """The content hash the export depends on: the repository's source files of every package the
+    export command is built from (go list -deps; other modules are pinned by go.sum), go.mod,
+    go.sum, the backend choice and the XLA CPU plugin file."""
+    proc = subprocess.run(["go", "list", "-deps", "-f", _GO_LIST_FILES, "./mtlrob/parity/export"], cwd=REPO,
+                          env=_go_env(), capture_output=True, text=True)
+    if proc.returncode != 0:
+        pytest.fail("go list -deps ./mtlrob/parity/export failed:\n" + proc.stderr)
+    root = os.path.realpath(REPO) + os.sep
+    files = sorted({os.path.relpath(f, root) for f in proc.stdout.split("\n")
+                    if f and os.path.realpath(f).startswith(root)} | {"go.mod", "go.sum"})
+    h = hashlib.sha256()
+    for f in files:
+        h.update(f.encode() + b"\0")
+        with open(os.path.join(REPO, f), "rb") as fh:
+            h.update(hashlib.sha256(fh.read()).digest())
+    for var in ("MTLROB_BACKEND", "MTLROB_XLA_DIR", "GOEXPERIMENT", "GOTOOLCHAIN"):
+        h.update(("%s=%s\0" % (var, os.environ.get(var, ""))).encode())
+    plugin = os.path.join(os.environ.get("MTLROB_XLA_DIR") or os.path.join(REPO, ".xla"), "pjrt_c_api_cpu_plugin.so")
+    if os.path.exists(plugin):
+        st = os.stat(plugin)
+        h.update(("plugin %d %d\0" % (st.st_size, st.st_mtime_ns)).encode())
+    return h.hexdigest()[:20]
+
+
 @pytest.fixture(scope="session")
-def export_dir(request, tmp_path_factory):
+def export_dir(request):
     given = os.environ.get("MTLROB_PARITY_EXPORT")
     if given:
         if not os.path.exists(os.path.join(given, "mtlrob.json")):
             pytest.fail("MTLROB_PARITY_EXPORT=%s holds no mtlrob.json" % given)
         return given
-    out = str(tmp_path_factory.mktemp("export"))
-    env = dict(os.environ)
-    env.setdefault("GOTOOLCHAIN", "go1.27.0")
-    env.setdefault("GOEXPERIMENT", "simd")
-    env.setdefault("GOMLX_NO_AUTO_INSTALL", "1")
-    _say(request.config, "\nparity: go run ./mtlrob/parity/export -out %s" % out)
+    key = export_key()
+    out = os.path.join(cache_dir(), "parity", "export", key)
+    if not _fresh() and os.path.exists(os.path.join(out, "mtlrob.json")):
+        _say(request.config, "\nparity: reusing the export of these Go sources, %s" % out)
+        return out
+    tmp = out + ".tmp"
+    shutil.rmtree(tmp, ignore_errors=True)
+    os.makedirs(tmp)
+    env = _go_env()
+    _say(request.config, "\nparity: go run ./mtlrob/parity/export -out %s" % tmp)
     capman = request.config.pluginmanager.getplugin("capturemanager")
     with capman.global_and_fixture_disabled():
-        proc = subprocess.run(["go", "run", "./mtlrob/parity/export", "-out", out], cwd=REPO, env=env)
+        proc = subprocess.run(["go", "run", "./mtlrob/parity/export", "-out", tmp], cwd=REPO, env=env)
     if proc.returncode != 0:
         pytest.fail("go run ./mtlrob/parity/export failed with exit status %d" % proc.returncode)
+    shutil.rmtree(out, ignore_errors=True)
+    os.replace(tmp, out)
+    # Keep only this export: an older one belongs to sources that are gone (each is about 40 MB).
+    parent = os.path.dirname(out)
+    for name in os.listdir(parent):
+        if name != key and not name.endswith(".tmp"):
+            shutil.rmtree(os.path.join(parent, name), ignore_errors=True)
     return out
 
 
@@ -68,11 +138,13 @@ def parity(request, export_dir, tmp_path_factory):
     s.net = LeNet(s.weights, s.manifest["tasks"])
     s.logit_diffs, s.clean_logits = peers.clean_logit_diffs(s.net, s.manifest, s.data)
     s.grad = peers.gradient_diff(s.net, s.manifest, s.data)
-    s.peer_runs = peers.run_peers(s.manifest, s.net, s.data, log=lambda m: _say(request.config, m))
+    s.peer_runs, s.peers_cached = peers.cached_peer_runs(
+        os.path.join(cache_dir(), "parity", "peers"), s.manifest, s.weights, s.net, s.data, fresh=_fresh(),
+        log=lambda m: _say(request.config, m))
     s.rows, s.checks = peers.compare(s.manifest, s.manifest["runs"], s.peer_runs, s.logit_diffs, s.clean_logits,
                                      s.data, s.adversarial, s.grad)
     s.record = peers.make_record(s.manifest, s.rows, s.checks, s.logit_diffs, s.manifest["runs"], s.peer_runs,
-                                 s.grad)
+                                 s.grad, peers_cached=s.peers_cached)
     out = os.environ.get("MTLROB_PARITY_OUT") or str(tmp_path_factory.mktemp("parity"))
     s.json_path, s.md_path = peers.write(s.record, out)
     request.config._parity_report = (s.md_path, peers.render(s.record))
