@@ -7,6 +7,7 @@ package bench
 import (
 	"fmt"
 	"io"
+	"maps"
 	"runtime"
 	"slices"
 	"strings"
@@ -26,24 +27,37 @@ type Backend struct {
 
 // Config of a benchmark run. Zero values mean the defaults in the comments.
 type Config struct {
-	Models  []Model  // default: LeNet
-	Rows    []string // default: every row with a Go workload
-	Batch   int      // default 128
-	Rounds  int      // interleaved rounds per row; default 3
-	Reps    int      // repetitions per round and side; default 3
-	Python  string   // default /usr/bin/python3 (Debian's python3-torch)
-	Script  string   // path of torchref.py; default mtlrob/bench/torchref.py
-	Threads int      // PyTorch threads; default: the number of CPUs
-	Log     io.Writer
+	Models []Model  // default: LeNet
+	Rows   []string // default: every row with a Go workload
+	Batch  int      // default 128
+	Rounds int      // interleaved rounds per row; default 3
+	Reps   int      // repetitions per round and side; default 3
+	// RowSeconds caps the timed work per row and side (default 20 s; negative: no cap): after the
+	// warm-up, a side whose repetition takes longer than RowSeconds/(Rounds*Reps) is timed fewer
+	// times, down to one repetition in one round, so that slow rows (ResNet-18 on the pure-Go
+	// backend) are measured rather than dropped. Result.Reps says how many repetitions were timed.
+	RowSeconds float64
+	Python     string // default /usr/bin/python3 (Debian's python3-torch)
+	Script     string // path of torchref.py; default mtlrob/bench/torchref.py
+	Threads    int    // PyTorch threads; default: the number of CPUs
+	// Device of the PyTorch reference: "cpu" (default) or "cuda". With "cuda" the reference fails
+	// at start when torch sees no CUDA device, and synchronises the device around every repetition.
+	Device string
+	Log    io.Writer
 }
 
 // Rows are the benchmark rows, in table order.
 var Rows = []string{"train", "forward", "pgd_step", "pgd7", "pgd7_train"}
 
+// GPURows are the rows of the GPU benchmark (issue 8 item 3): a PGD-10 adversarial training step and
+// PGD-20 robust evaluation (the attack and the main head's logits on its result).
+var GPURows = []string{"pgd10_train", "pgd20_eval"}
+
 // RowTitles are the rows' names in the printed table.
 var RowTitles = map[string]string{
 	"train": "natural train step", "forward": "forward only", "pgd_step": "one PGD step",
 	"pgd7": "PGD-7 attack", "pgd7_train": "PGD-7 adversarial train step",
+	"pgd10_train": "PGD-10 adversarial train step", "pgd20_eval": "PGD-20 evaluation",
 }
 
 // Result is one row of the report.
@@ -53,6 +67,8 @@ type Result struct {
 	Batch int    `json:"batch"`
 	// Seconds per repetition (median over every repetition of every round), by side: "torch" and each Go backend.
 	Seconds map[string]float64 `json:"seconds"`
+	// Reps is the number of timed repetitions by side (Rounds*Reps unless the row was capped by RowSeconds).
+	Reps map[string]int `json:"reps"`
 	// ImagesPerSecond = Batch / Seconds; GFLOPs = nominal FLOPs / Seconds / 1e9; Ratio = torch seconds / backend seconds (> 1: mtlrob faster).
 	ImagesPerSecond map[string]float64 `json:"images_per_second"`
 	GFLOPs          map[string]float64 `json:"gflops"`
@@ -66,6 +82,15 @@ type Report struct {
 	BackendLines map[string]string `json:"backend_lines"`
 	Torch        string            `json:"torch"`
 	TorchThreads int               `json:"torch_threads"`
+	// Device is the PyTorch reference's device ("cpu" or "cuda"); TorchDevice describes it (the GPU
+	// model, torch's CUDA and cuDNN versions) and Environment holds the versions of both sides.
+	Device      string            `json:"device"`
+	TorchDevice string            `json:"torch_device,omitempty"`
+	Environment map[string]string `json:"environment,omitempty"`
+	// Rounds, Reps and RowSeconds are the run's settings (see Config).
+	Rounds     int     `json:"rounds"`
+	Reps       int     `json:"reps"`
+	RowSeconds float64 `json:"row_seconds"`
 	// MatmulPeakGFLOPs is PyTorch's (OpenBLAS) float32 2048x2048 matrix product rate: the machine's matmul peak for reference.
 	MatmulPeakGFLOPs float64  `json:"matmul_peak_gflops"`
 	Results          []Result `json:"results"`
@@ -87,6 +112,12 @@ func (c Config) withDefaults() Config {
 	if c.Reps == 0 {
 		c.Reps = 3
 	}
+	if c.RowSeconds == 0 {
+		c.RowSeconds = 20
+	}
+	if c.Device == "" {
+		c.Device = "cpu"
+	}
 	if c.Python == "" {
 		c.Python = "/usr/bin/python3"
 	}
@@ -106,70 +137,127 @@ func Run(backends []Backend, cfg Config) (*Report, error) {
 	if threads == 0 {
 		threads = numCPU()
 	}
-	torch, err := startTorch(cfg.Python, cfg.Script, threads)
+	torch, err := startTorch(cfg.Python, cfg.Script, threads, cfg.Device)
 	if err != nil {
 		return nil, err
 	}
 	defer torch.Close()
-	rep := &Report{Torch: torch.Version, TorchThreads: torch.Threads, BackendLines: map[string]string{}}
+	rep := &Report{Torch: torch.Version, TorchThreads: torch.Threads, BackendLines: map[string]string{},
+		Device: cfg.Device, TorchDevice: torch.DeviceLine, Environment: environment(torch),
+		Rounds: cfg.Rounds, Reps: cfg.Reps, RowSeconds: cfg.RowSeconds}
 	for _, b := range backends {
 		rep.Backends = append(rep.Backends, b.Name)
 		rep.BackendLines[b.Name] = b.Line
 	}
-	mm, err := torch.time(torchRequest{Row: "matmul", Batch: 2048, Reps: 5, Warmup: 2})
-	if err != nil {
-		return nil, err
+	if cfg.Device == "cpu" {
+		mm, err := torch.time(torchRequest{Row: "matmul", Batch: 2048, Reps: 5, Warmup: 2})
+		if err != nil {
+			return nil, err
+		}
+		rep.MatmulPeakGFLOPs = 2 * 2048 * 2048 * 2048 / median(mm) / 1e9
+		fmt.Fprintf(cfg.Log, "matmul peak (PyTorch/OpenBLAS, 2048^3, %d threads): %.1f GFLOP/s\n", torch.Threads, rep.MatmulPeakGFLOPs)
+	} else {
+		fmt.Fprintf(cfg.Log, "PyTorch %s on %s\n", torch.Version, torch.DeviceLine)
 	}
-	rep.MatmulPeakGFLOPs = 2 * 2048 * 2048 * 2048 / median(mm) / 1e9
-	fmt.Fprintf(cfg.Log, "matmul peak (PyTorch/OpenBLAS, 2048^3, %d threads): %.1f GFLOP/s\n", torch.Threads, rep.MatmulPeakGFLOPs)
 
 	for _, m := range cfg.Models {
 		for _, row := range cfg.Rows {
-			res := Result{Model: m.Name, Row: row, Batch: cfg.Batch, Seconds: map[string]float64{},
-				ImagesPerSecond: map[string]float64{}, GFLOPs: map[string]float64{}, Ratio: map[string]float64{},
-				NominalGFLOP: nominalFLOPs(row, m, cfg.Batch) / 1e9}
-			works := make([]*goWorkload, len(backends))
-			for i, b := range backends {
-				w, err := newGoWorkload(b.Backend, m, row, cfg.Batch)
-				if err != nil {
-					return nil, fmt.Errorf("bench: %s %s on %s: %w", m.Name, row, b.Name, err)
-				}
-				if err := w.run(); err != nil { // compile and warm up
-					return nil, fmt.Errorf("bench: %s %s on %s: %w", m.Name, row, b.Name, err)
-				}
-				works[i] = w
+			res, err := runRow(torch, backends, cfg, m, row)
+			if err != nil {
+				return nil, err
 			}
-			samples := map[string][]float64{}
-			for range cfg.Rounds {
-				for i, b := range backends {
-					for range cfg.Reps {
-						start := time.Now()
-						if err := works[i].run(); err != nil {
-							return nil, fmt.Errorf("bench: %s %s on %s: %w", m.Name, row, b.Name, err)
-						}
-						samples[b.Name] = append(samples[b.Name], time.Since(start).Seconds())
-					}
-				}
-				ts, err := torch.time(torchRequest{Model: m.Name, Row: row, Batch: cfg.Batch, Reps: cfg.Reps, Warmup: 1})
-				if err != nil {
-					return nil, err
-				}
-				samples["torch"] = append(samples["torch"], ts...)
-			}
-			for side, s := range samples {
-				sec := median(s)
-				res.Seconds[side] = sec
-				res.ImagesPerSecond[side] = float64(cfg.Batch) / sec
-				res.GFLOPs[side] = res.NominalGFLOP / sec
-			}
-			for _, b := range backends {
-				res.Ratio[b.Name] = res.Seconds["torch"] / res.Seconds[b.Name]
-			}
-			rep.Results = append(rep.Results, res)
-			fmt.Fprintf(cfg.Log, "%-8s %-30s %s\n", m.Name, RowTitles[row], res.summary(rep.Backends))
+			rep.Results = append(rep.Results, *res)
+			fmt.Fprintf(cfg.Log, "%-9s %-30s %s\n", m.Name, RowTitles[row], res.summary(rep.Backends))
 		}
 	}
 	return rep, nil
+}
+
+// runRow times one (model, row): a warm-up run per side (which also compiles and estimates the time of
+// a repetition), then rounds in which every Go backend and then PyTorch run their repetitions.
+func runRow(torch *torchRef, backends []Backend, cfg Config, m Model, row string) (*Result, error) {
+	res := &Result{Model: m.Name, Row: row, Batch: cfg.Batch, Seconds: map[string]float64{}, Reps: map[string]int{},
+		ImagesPerSecond: map[string]float64{}, GFLOPs: map[string]float64{}, Ratio: map[string]float64{},
+		NominalGFLOP: nominalFLOPs(row, m, cfg.Batch) / 1e9}
+	works := make([]*goWorkload, len(backends))
+	est := map[string]float64{}
+	for i, b := range backends {
+		w, err := newGoWorkload(b.Backend, m, row, cfg.Batch)
+		if err != nil {
+			return nil, fmt.Errorf("bench: %s %s on %s: %w", m.Name, row, b.Name, err)
+		}
+		// The first run compiles (XLA takes seconds for ResNet-18); a second one estimates a
+		// repetition, unless the first alone took longer than the row's budget.
+		for range 2 {
+			start := time.Now()
+			if err := w.run(); err != nil {
+				return nil, fmt.Errorf("bench: %s %s on %s: %w", m.Name, row, b.Name, err)
+			}
+			est[b.Name] = time.Since(start).Seconds()
+			if cfg.RowSeconds < 0 || est[b.Name] > cfg.RowSeconds {
+				break
+			}
+		}
+		works[i] = w
+	}
+	ts, err := torch.time(torchRequest{Model: m.Name, Row: row, Batch: cfg.Batch, Reps: 1, Warmup: 1})
+	if err != nil {
+		return nil, err
+	}
+	est["torch"] = ts[0]
+	rounds, reps := plan(est, cfg)
+
+	samples := map[string][]float64{}
+	for range rounds {
+		for i, b := range backends {
+			for range reps[b.Name] {
+				start := time.Now()
+				if err := works[i].run(); err != nil {
+					return nil, fmt.Errorf("bench: %s %s on %s: %w", m.Name, row, b.Name, err)
+				}
+				samples[b.Name] = append(samples[b.Name], time.Since(start).Seconds())
+			}
+		}
+		ts, err := torch.time(torchRequest{Model: m.Name, Row: row, Batch: cfg.Batch, Reps: reps["torch"], Warmup: 0})
+		if err != nil {
+			return nil, err
+		}
+		samples["torch"] = append(samples["torch"], ts...)
+	}
+	for side, s := range samples {
+		sec := median(s)
+		res.Seconds[side] = sec
+		res.Reps[side] = len(s)
+		res.ImagesPerSecond[side] = float64(cfg.Batch) / sec
+		res.GFLOPs[side] = res.NominalGFLOP / sec
+	}
+	for _, b := range backends {
+		res.Ratio[b.Name] = res.Seconds["torch"] / res.Seconds[b.Name]
+	}
+	return res, nil
+}
+
+// plan chooses the rounds of a row and the repetitions per round of each side from the estimated
+// seconds of one repetition, so that each side's timed work stays within cfg.RowSeconds: a side gets
+// floor(RowSeconds/estimate) repetitions in all (at least one, at most Rounds*Reps); the row gets as
+// many rounds as its slowest side has repetitions (at most Rounds), and each side spreads its
+// repetitions evenly over them.
+func plan(est map[string]float64, cfg Config) (rounds int, reps map[string]int) {
+	total := map[string]int{}
+	rounds = cfg.Rounds
+	for side, e := range est {
+		n := cfg.Rounds * cfg.Reps
+		if cfg.RowSeconds > 0 && e > 0 {
+			n = max(1, min(n, int(cfg.RowSeconds/e)))
+		}
+		total[side] = n
+		rounds = min(rounds, n)
+	}
+	reps = map[string]int{}
+	for side, n := range total {
+		reps[side] = max(1, min(cfg.Reps, n/rounds))
+	}
+	return rounds, reps
 }
 
 func (r Result) summary(backends []string) string {
@@ -184,8 +272,12 @@ func (r Result) summary(backends []string) string {
 // Markdown renders the report as a table: one line per (model, row), columns per side.
 func (rep *Report) Markdown() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "Matmul peak (PyTorch %s, OpenBLAS, %d threads, 2048x2048 float32): %.1f GFLOP/s\n\n",
-		rep.Torch, rep.TorchThreads, rep.MatmulPeakGFLOPs)
+	if rep.Device == "" || rep.Device == "cpu" {
+		fmt.Fprintf(&b, "Matmul peak (PyTorch %s, OpenBLAS, %d threads, 2048x2048 float32): %.1f GFLOP/s\n\n",
+			rep.Torch, rep.TorchThreads, rep.MatmulPeakGFLOPs)
+	} else {
+		fmt.Fprintf(&b, "PyTorch %s (eager) on %s\n\n", rep.Torch, rep.TorchDevice)
+	}
 	b.WriteString("| model | row | batch | PyTorch s (img/s, GFLOP/s) |")
 	for _, name := range rep.Backends {
 		fmt.Fprintf(&b, " %s s (img/s, GFLOP/s) | %s / PyTorch |", name, name)
@@ -203,9 +295,39 @@ func (rep *Report) Markdown() string {
 		}
 		b.WriteString("\n")
 	}
-	fmt.Fprintf(&b, "\nRatio = PyTorch time / mtlrob time (above 1: mtlrob is faster). Backends:\n")
+	fmt.Fprintf(&b, "\nRatio = PyTorch time / mtlrob time (above 1: mtlrob is faster). Seconds are the median "+
+		"of %d rounds x %d repetitions per side, PyTorch's interleaved with mtlrob's, after a warm-up", rep.Rounds, rep.Reps)
+	if rep.RowSeconds > 0 {
+		fmt.Fprintf(&b, "; a side whose repetition takes longer than %.0f s / %d is timed fewer times (at least once)",
+			rep.RowSeconds, rep.Rounds*rep.Reps)
+	}
+	b.WriteString(".\n")
+	var fewer []string
+	for _, r := range rep.Results {
+		var sides []string
+		for _, side := range append([]string{"torch"}, rep.Backends...) {
+			if n, ok := r.Reps[side]; ok && n < rep.Rounds*rep.Reps {
+				sides = append(sides, fmt.Sprintf("%s %d", side, n))
+			}
+		}
+		if len(sides) > 0 {
+			fewer = append(fewer, fmt.Sprintf("%s %s (%s)", r.Model, RowTitles[r.Row], strings.Join(sides, ", ")))
+		}
+	}
+	if len(fewer) > 0 {
+		fmt.Fprintf(&b, "Rows timed fewer times: %s.\n", strings.Join(fewer, "; "))
+	}
+	b.WriteString("Backends:\n")
 	for _, name := range rep.Backends {
 		fmt.Fprintf(&b, "- %s: %s\n", name, rep.BackendLines[name])
+	}
+	if len(rep.Environment) > 0 {
+		keys := slices.Sorted(maps.Keys(rep.Environment))
+		b.WriteString("Environment:")
+		for _, k := range keys {
+			fmt.Fprintf(&b, " %s %s;", k, rep.Environment[k])
+		}
+		b.WriteString("\n")
 	}
 	return b.String()
 }

@@ -1,10 +1,14 @@
 package bench
 
 import (
+	"errors"
+	"maps"
 	"math"
+	"os/exec"
 	"strings"
 	"testing"
 
+	"github.com/gomlx/compute"
 	"github.com/mtlrob/mtlrob/xla"
 )
 
@@ -57,13 +61,25 @@ func TestResNet18FLOPs(t *testing.T) {
 
 // BenchmarkLeNetTrainStep times the natural multi-task train step of the LeNet at batch 128 on the
 // backend MTLROB_BACKEND names (default: the workbench's choice). Profile it with -cpuprofile.
-func BenchmarkLeNetTrainStep(b *testing.B) {
+func BenchmarkLeNetTrainStep(b *testing.B) { benchmarkRow(b, LeNet, "train") }
+
+// BenchmarkLeNetPGDStep times one gray-box PGD step on the LeNet at batch 128, as BenchmarkLeNetTrainStep.
+func BenchmarkLeNetPGDStep(b *testing.B) { benchmarkRow(b, LeNet, "pgd_step") }
+
+// BenchmarkResNet18TrainStep and BenchmarkResNet18PGDStep time ResNet-18's rows at batch 32 (a quarter
+// of the table's batch, to keep profiles short).
+func BenchmarkResNet18TrainStep(b *testing.B) { benchmarkRowBatch(b, ResNet18, "train", 32) }
+func BenchmarkResNet18PGDStep(b *testing.B)   { benchmarkRowBatch(b, ResNet18, "pgd_step", 32) }
+
+func benchmarkRow(b *testing.B, m Model, row string) { benchmarkRowBatch(b, m, row, 128) }
+
+func benchmarkRowBatch(b *testing.B, m Model, row string, batch int) {
 	backend, line, err := xla.Default()
 	if err != nil {
 		b.Fatal(err)
 	}
 	b.Log(line)
-	w, err := newGoWorkload(backend, LeNet, "train", 128)
+	w, err := newGoWorkload(backend, m, row, batch)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -74,6 +90,133 @@ func BenchmarkLeNetTrainStep(b *testing.B) {
 	for b.Loop() {
 		if err := w.run(); err != nil {
 			b.Fatal(err)
+		}
+	}
+}
+
+// TestWideResNetFLOPs checks WRN-28-10 against its usual count: 5.24 G multiply-adds at 32x32
+// (convolutions and the 1x1 shortcuts of the first block of each stage), heads 640*15.
+func TestWideResNetFLOPs(t *testing.T) {
+	m, err := ModelByName("wrn-28-10")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if macs := m.ForwardFLOPs / 2; math.Abs(macs-5.2433e9) > 0.001e9 {
+		t.Fatalf("WRN-28-10 forward multiply-adds %.4g, want 5.2433e9", macs)
+	}
+	if _, err := ModelByName("wrn-11-2"); err == nil {
+		t.Fatal("wrn-11-2 (depth not 6n+4) accepted")
+	}
+}
+
+func TestPlan(t *testing.T) {
+	cfg := Config{Rounds: 3, Reps: 3, RowSeconds: 20}
+	for _, tc := range []struct {
+		est        map[string]float64
+		wantRounds int
+		wantReps   map[string]int
+	}{
+		{map[string]float64{"torch": 0.1, "go": 0.5}, 3, map[string]int{"torch": 3, "go": 3}},
+		{map[string]float64{"torch": 1, "go": 5}, 3, map[string]int{"torch": 3, "go": 1}},       // go: 4 in all -> 1 per round
+		{map[string]float64{"torch": 5, "go": 60}, 1, map[string]int{"torch": 3, "go": 1}},      // go: one repetition
+		{map[string]float64{"torch": 30, "go": 60}, 1, map[string]int{"torch": 1, "go": 1}},     // both over the cap
+		{map[string]float64{"torch": 4, "go": 9.9}, 2, map[string]int{"torch": 2, "go": 1}},     // go: 2 in all
+		{map[string]float64{"torch": 0.01, "go": 0.01}, 3, map[string]int{"torch": 3, "go": 3}}, // never above Rounds x Reps
+	} {
+		rounds, reps := plan(tc.est, cfg)
+		if rounds != tc.wantRounds || !maps.Equal(reps, tc.wantReps) {
+			t.Errorf("plan(%v) = %d rounds, %v; want %d, %v", tc.est, rounds, reps, tc.wantRounds, tc.wantReps)
+		}
+	}
+	rounds, reps := plan(map[string]float64{"go": 100}, Config{Rounds: 3, Reps: 3, RowSeconds: -1})
+	if rounds != 3 || reps["go"] != 3 {
+		t.Errorf("no cap: %d rounds, %v", rounds, reps)
+	}
+}
+
+// TestGPUBackends checks that the GPU benchmark asks for XLA CUDA and nothing else, and that without
+// CUDA it fails with one line that says so.
+func TestGPUBackends(t *testing.T) {
+	var asked []string
+	open := func(line string, err error) func(string) (compute.Backend, string, error) {
+		return func(s string) (compute.Backend, string, error) {
+			asked = append(asked, s)
+			return nil, line, err
+		}
+	}
+	bs, err := GPUBackends(open("xla:cuda (plugin /x/xla_cuda_plugin.so, PJRT v0.115, simd=on)", nil), false)
+	if err != nil || len(bs) != 1 || bs[0].Name != "xla:cuda" || asked[0] != GPUSetting {
+		t.Fatalf("CUDA present: %v, %v, asked %v", bs, err, asked)
+	}
+	_, err = GPUBackends(open("", errors.New("xla: no XLA CUDA plugin found\nsecond line")), false)
+	if !errors.Is(err, ErrNoCUDA) || strings.Contains(err.Error(), "\n") || !strings.Contains(err.Error(), "-cpu-fallback") {
+		t.Fatalf("no CUDA: want one line wrapping ErrNoCUDA that names -cpu-fallback, got %q", err)
+	}
+	if _, err = GPUBackends(open("go (pure Go, simd=on)", nil), false); !errors.Is(err, ErrNoCUDA) {
+		t.Fatalf("a non-CUDA backend was accepted: %v", err)
+	}
+	asked = nil
+	bs, err = GPUBackends(open("go (pure Go, simd=on)", nil), true)
+	if err != nil || bs[0].Name != "go" || asked[0] != "go" {
+		t.Fatalf("fallback: %v, %v, asked %v", bs, err, asked)
+	}
+}
+
+func hasTorch(t *testing.T) {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("short mode: starts the PyTorch reference")
+	}
+	if err := exec.Command("/usr/bin/python3", "-c", "import torch").Run(); err != nil {
+		t.Skip("no torch for /usr/bin/python3 (Debian python3-torch): ", err)
+	}
+}
+
+// TestTorchCUDAMissing checks that the reference asked for CUDA where torch has none fails at start in one line.
+func TestTorchCUDAMissing(t *testing.T) {
+	hasTorch(t)
+	if exec.Command("/usr/bin/python3", "-c", "import torch,sys; sys.exit(0 if torch.cuda.is_available() else 1)").Run() == nil {
+		t.Skip("torch sees a CUDA device")
+	}
+	_, err := startTorch("/usr/bin/python3", "torchref.py", 1, "cuda")
+	if err == nil || !strings.Contains(err.Error(), "sees no CUDA device") || strings.Contains(err.Error(), "\n") {
+		t.Fatalf("want one line saying torch sees no CUDA device, got %v", err)
+	}
+}
+
+// TestGPUFallback runs the GPU benchmark's code path (GPUBackends, GPURows, a WideResNet, the report)
+// with its CPU fallback: pure-Go backend against PyTorch on the CPU, batch 2.
+func TestGPUFallback(t *testing.T) {
+	hasTorch(t)
+	bs, err := GPUBackends(xla.Open, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ms []Model
+	for _, name := range GPUFallback.Models {
+		m, err := ModelByName(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ms = append(ms, m)
+	}
+	rep, err := Run(bs, Config{Models: ms, Rows: GPURows, Batch: GPUFallback.Batch, Rounds: 1, Reps: 1,
+		Script: "torchref.py", Threads: 1, Device: "cpu"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rep.Results) != len(ms)*len(GPURows) || rep.Environment["torch"] == "" || rep.Environment["gomlx"] == "" {
+		t.Fatalf("report: %+v", rep)
+	}
+	for _, r := range rep.Results {
+		if r.Seconds["torch"] <= 0 || r.Seconds["go"] <= 0 || r.Reps["go"] != 1 || r.NominalGFLOP <= 0 {
+			t.Errorf("row %s %s: %+v", r.Model, r.Row, r)
+		}
+	}
+	md := rep.Markdown()
+	for _, want := range []string{"PGD-10 adversarial train step", "PGD-20 evaluation", "wrn-10-1"} {
+		if !strings.Contains(md, want) {
+			t.Errorf("markdown lacks %q:\n%s", want, md)
 		}
 	}
 }

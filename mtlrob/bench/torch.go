@@ -2,11 +2,13 @@ package bench
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
 	"os/exec"
 	"strconv"
+	"strings"
 )
 
 // torchRef is the long-lived PyTorch reference process (torchref.py). Keeping one process alive lets the
@@ -17,6 +19,10 @@ type torchRef struct {
 	out     *bufio.Scanner
 	Version string
 	Threads int
+	// DeviceLine describes the reference's device (e.g. "cuda: NVIDIA H100 80GB HBM3, CUDA 13.0,
+	// cuDNN 91300"); Info holds the versions it reports (python, torch, cuda, cudnn, gpu).
+	DeviceLine string
+	Info       map[string]string
 }
 
 type torchRequest struct {
@@ -27,10 +33,14 @@ type torchRequest struct {
 	Warmup int    `json:"warmup"`
 }
 
-// startTorch starts python on script with threads threads and waits for its ready line.
-func startTorch(python, script string, threads int) (*torchRef, error) {
+// startTorch starts python on script with threads threads on device ("cpu" or "cuda") and waits for
+// its ready line. With "cuda" it fails, in one line, when torch sees no CUDA device.
+func startTorch(python, script string, threads int, device string) (*torchRef, error) {
 	cmd := exec.Command(python, script)
-	cmd.Env = append(cmd.Environ(), "MTLROB_BENCH_THREADS="+strconv.Itoa(threads), "PYTHONUNBUFFERED=1")
+	cmd.Env = append(cmd.Environ(), "MTLROB_BENCH_THREADS="+strconv.Itoa(threads), "MTLROB_BENCH_DEVICE="+device,
+		"PYTHONUNBUFFERED=1")
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
 	in, err := cmd.StdinPipe()
 	if err != nil {
 		return nil, err
@@ -45,15 +55,22 @@ func startTorch(python, script string, threads int) (*torchRef, error) {
 	t := &torchRef{cmd: cmd, in: in, out: bufio.NewScanner(outPipe)}
 	t.out.Buffer(make([]byte, 1<<16), 1<<20)
 	var ready struct {
-		Ready   bool   `json:"ready"`
-		Torch   string `json:"torch"`
-		Threads int    `json:"threads"`
+		Ready   bool              `json:"ready"`
+		Torch   string            `json:"torch"`
+		Threads int               `json:"threads"`
+		Device  string            `json:"device"`
+		Info    map[string]string `json:"info"`
+		Error   string            `json:"error"`
 	}
 	if err := t.read(&ready); err != nil || !ready.Ready {
 		t.Close()
-		return nil, fmt.Errorf("bench: the PyTorch reference did not start (is python3-torch installed for %s?): %v", python, err)
+		if ready.Error != "" {
+			return nil, fmt.Errorf("bench: the PyTorch reference (%s): %s", python, ready.Error)
+		}
+		return nil, fmt.Errorf("bench: the PyTorch reference did not start (is torch installed for %s?): %v%s", python, err,
+			lastLine(stderr.String()))
 	}
-	t.Version, t.Threads = ready.Torch, ready.Threads
+	t.Version, t.Threads, t.DeviceLine, t.Info = ready.Torch, ready.Threads, ready.Device, ready.Info
 	return t, nil
 }
 
@@ -84,6 +101,15 @@ func (t *torchRef) time(req torchRequest) ([]float64, error) {
 		return nil, fmt.Errorf("bench: PyTorch reference, %s %s: %s", req.Model, req.Row, resp.Error)
 	}
 	return resp.Seconds, nil
+}
+
+// lastLine is ": " and the last non-empty line of s, or "" (a Python traceback's last line is its error).
+func lastLine(s string) string {
+	lines := strings.Split(strings.TrimSpace(s), "\n")
+	if l := strings.TrimSpace(lines[len(lines)-1]); l != "" {
+		return ": " + l
+	}
+	return ""
 }
 
 // Close ends the reference process.

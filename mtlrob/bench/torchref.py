@@ -2,20 +2,26 @@
 
 Run by the Go benchmark driver as a long-lived subprocess (so rows can be interleaved with the Go
 side without re-importing torch): it reads one JSON request per line on stdin,
-    {"model": "lenet"|"resnet18", "row": ROW, "batch": B, "reps": N, "warmup": W}
+    {"model": "lenet"|"resnet18"|"wrn-D-K", "row": ROW, "batch": B, "reps": N, "warmup": W}
 times N repetitions of ROW after W warm-up repetitions and answers one JSON line
     {"seconds": [t1, ..., tN]}.
 Rows: "train" (natural multi-task train step: forward, sum of per-head CE, backward, SGD update with momentum 0.9),
 "forward" (logits of every head, no gradient), "pgd_step" (one gray-box PGD-Linf step on the main
 head: forward, backward to the input, sign step, projection), "pgd7" (PGD-7 attack),
 "pgd7_train" (PGD-7 adversarial training step: the attack, then a train step on its output),
-"matmul" (a B x B by B x B float32 matrix product, for the machine's matmul peak).
-The first line written is {"ready": true, "torch": VERSION, "threads": T}.
+"pgd10_train" (the same with PGD-10), "pgd20_eval" (PGD-20 attack, then the main head's logits on
+its output, no gradient), "matmul" (a B x B by B x B float32 matrix product, for the machine's matmul peak).
+The first line written is {"ready": true, "torch": VERSION, "threads": T, "device": LINE, "info": {...}},
+or {"ready": false, "error": MESSAGE} when the device asked for is missing.
 
-Use Debian's python3-torch with OpenBLAS (/usr/bin/python3), threads = cores.
+MTLROB_BENCH_DEVICE is "cpu" (default) or "cuda". On the CPU use Debian's python3-torch with OpenBLAS
+(/usr/bin/python3), threads = cores. On "cuda" every repetition ends with torch.cuda.synchronize(), so
+the times cover the device's work, as mtlrob's do (they wait for the result on the host).
 """
 import json
 import os
+import platform
+import re
 import sys
 import time
 
@@ -24,6 +30,12 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 EPS, ALPHA = 0.1, 0.025
+DEVICE = torch.device("cpu")
+
+
+def sync():
+    if DEVICE.type == "cuda":
+        torch.cuda.synchronize()
 
 
 class LeNet(nn.Module):
@@ -80,16 +92,59 @@ class ResNet18(nn.Module):
         return [h(x) for h in self.heads]
 
 
+class WideBlock(nn.Module):
+    """WideResNet's pre-activation block, as mtlrob/arch's wideBlock (no dropout)."""
+
+    def __init__(self, cin, cout, stride):
+        super().__init__()
+        self.bn1 = nn.BatchNorm2d(cin)
+        self.conv1 = nn.Conv2d(cin, cout, 3, stride, 1, bias=False)
+        self.bn2 = nn.BatchNorm2d(cout)
+        self.conv2 = nn.Conv2d(cout, cout, 3, 1, 1, bias=False)
+        self.short = None if cin == cout else nn.Conv2d(cin, cout, 1, stride, bias=False)
+
+    def forward(self, x):
+        act = F.relu(self.bn1(x))
+        y = self.conv2(F.relu(self.bn2(self.conv1(act))))
+        return y + (x if self.short is None else self.short(act))
+
+
+class WideResNet(nn.Module):
+    """WRN-depth-widen for 32x32 inputs (Zagoruyko & Komodakis), one linear head per task."""
+
+    def __init__(self, depth, widen, heads):
+        super().__init__()
+        n = (depth - 4) // 6
+        self.conv1 = nn.Conv2d(3, 16, 3, 1, 1, bias=False)
+        layers, cin = [], 16
+        for stage, width in enumerate([16 * widen, 32 * widen, 64 * widen]):
+            for block in range(n):
+                layers.append(WideBlock(cin, width, 2 if block == 0 and stage > 0 else 1))
+                cin = width
+        self.layers = nn.Sequential(*layers)
+        self.bn = nn.BatchNorm2d(cin)
+        self.heads = nn.ModuleList([nn.Linear(cin, k) for k in heads])
+
+    def forward(self, x):
+        x = F.relu(self.bn(self.layers(self.conv1(x))))
+        x = F.adaptive_avg_pool2d(x, 1).flatten(1)
+        return [h(x) for h in self.heads]
+
+
 def make(model, batch):
     torch.manual_seed(0)
+    wrn = re.fullmatch(r"wrn-(\d+)-(\d+)", model)
     if model == "lenet":
         net, shape = LeNet([10, 3, 4]), (batch, 1, 28, 28)
     elif model == "resnet18":
         net, shape = ResNet18([10, 2, 3]), (batch, 3, 32, 32)
+    elif wrn:
+        net, shape = WideResNet(int(wrn.group(1)), int(wrn.group(2)), [10, 2, 3]), (batch, 3, 32, 32)
     else:
         raise ValueError("unknown model %r" % model)
-    x = torch.rand(shape)
-    ys = [torch.randint(0, k, (batch,)) for k in net_heads(net)]
+    net = net.to(DEVICE)
+    x = torch.rand(shape).to(DEVICE)
+    ys = [torch.randint(0, k, (batch,)).to(DEVICE) for k in net_heads(net)]
     opt = torch.optim.SGD(net.parameters(), lr=0.01, momentum=0.9)
     return net, x, ys, opt
 
@@ -128,7 +183,7 @@ def run(req, cache):
     row = req["row"]
     if row == "matmul":
         n = req["batch"]
-        a, b = torch.rand(n, n), torch.rand(n, n)
+        a, b = torch.rand(n, n, device=DEVICE), torch.rand(n, n, device=DEVICE)
         fn = lambda: torch.mm(a, b)
     elif row == "train":
         fn = lambda: train_step(net, opt, x, ys)
@@ -143,22 +198,53 @@ def run(req, cache):
         fn = lambda: pgd(net, x, ys[0], 7)
     elif row == "pgd7_train":
         fn = lambda: train_step(net, opt, pgd(net, x, ys[0], 7), ys)
+    elif row == "pgd10_train":
+        fn = lambda: train_step(net, opt, pgd(net, x, ys[0], 10), ys)
+    elif row == "pgd20_eval":
+        def fn():
+            adv = pgd(net, x, ys[0], 20)
+            with torch.no_grad():
+                net(adv)[0]
     else:
         raise ValueError("unknown row %r" % row)
     for _ in range(req.get("warmup", 1)):
         fn()
+    sync()
     times = []
     for _ in range(req["reps"]):
         t0 = time.perf_counter()
         fn()
+        sync()
         times.append(time.perf_counter() - t0)
     return {"seconds": times}
 
 
+def device_info():
+    """The device line and the versions the report records."""
+    info = {"python": platform.python_version(), "torch": torch.__version__}
+    if DEVICE.type != "cuda":
+        return "cpu (%d threads)" % torch.get_num_threads(), info
+    info.update(cuda=str(torch.version.cuda), cudnn=str(torch.backends.cudnn.version()),
+                gpu=torch.cuda.get_device_name(0), gpus=str(torch.cuda.device_count()))
+    return "cuda: %s, CUDA %s, cuDNN %s" % (info["gpu"], info["cuda"], info["cudnn"]), info
+
+
 def main():
+    global DEVICE
     threads = int(os.environ.get("MTLROB_BENCH_THREADS", os.cpu_count() or 1))
     torch.set_num_threads(threads)
-    print(json.dumps({"ready": True, "torch": torch.__version__, "threads": torch.get_num_threads()}), flush=True)
+    device = os.environ.get("MTLROB_BENCH_DEVICE", "cpu")
+    if device not in ("cpu", "cuda"):
+        print(json.dumps({"ready": False, "error": "MTLROB_BENCH_DEVICE=%r: want cpu or cuda" % device}), flush=True)
+        return
+    if device == "cuda" and not torch.cuda.is_available():
+        print(json.dumps({"ready": False, "error": "torch %s sees no CUDA device (torch.version.cuda=%s)"
+                          % (torch.__version__, torch.version.cuda)}), flush=True)
+        return
+    DEVICE = torch.device(device)
+    line, info = device_info()
+    print(json.dumps({"ready": True, "torch": torch.__version__, "threads": torch.get_num_threads(),
+                      "device": line, "info": info}), flush=True)
     cache = {}
     for line in sys.stdin:
         line = line.strip()

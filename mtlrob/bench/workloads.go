@@ -3,6 +3,8 @@ package bench
 import (
 	"fmt"
 	"math/rand/v2"
+	"regexp"
+	"strconv"
 
 	"github.com/gomlx/compute"
 	. "github.com/gomlx/gomlx/core/graph"
@@ -61,8 +63,46 @@ func resnet18FLOPs(size int, headClasses int) float64 {
 	return f + 2*512*float64(headClasses)
 }
 
-// Models are the benchmarked networks by name.
-var Models = []Model{LeNet, ResNet18}
+// WideResNet is WRN-depth-widen (arch.WideResNet) at CIFAR10 shapes (32x32x3) with the heads of
+// ResNet18. Its name is "wrn-<depth>-<widen>", the name the PyTorch reference builds it from.
+func WideResNet(depth, widen int) Model {
+	return Model{
+		Name: fmt.Sprintf("wrn-%d-%d", depth, widen), Input: [3]int{32, 32, 3}, Heads: []int{10, 2, 3},
+		ForwardFLOPs: wideResNetFLOPs(32, depth, widen, 15),
+		build: func(tasks []string, classes []int) (*arch.Net, error) {
+			return arch.WideResNet(depth, widen, tasks, classes, [3]int{32, 32, 3})
+		},
+	}
+}
+
+// wideResNetFLOPs counts the convolutions and heads of WRN-depth-widen (3x3 stem to 16 channels, three
+// stages of (depth-4)/6 blocks of two 3x3 convolutions with 16, 32, 64 times widen filters at strides
+// 1, 2, 2, and a 1x1 shortcut where the width changes) on size x size inputs.
+func wideResNetFLOPs(size, depth, widen, headClasses int) float64 {
+	conv := func(hw, k, cin, cout int) float64 { return 2 * float64(hw*hw*k*k*cin*cout) }
+	n := (depth - 4) / 6
+	f := conv(size, 3, 3, 16)
+	cin, hw := 16, size
+	for stage, width := range []int{16 * widen, 32 * widen, 64 * widen} {
+		if stage > 0 {
+			hw /= 2
+		}
+		for block := range n {
+			f += conv(hw, 3, cin, width) + conv(hw, 3, width, width)
+			if block == 0 && cin != width {
+				f += conv(hw, 1, cin, width)
+			}
+			cin = width
+		}
+	}
+	return f + 2*float64(cin*headClasses)
+}
+
+// WRN2810 is WRN-28-10, the wide ResNet of the adversarial-training literature at 32x32.
+var WRN2810 = WideResNet(28, 10)
+
+// Models are the benchmarked networks by name; ModelByName also accepts any "wrn-D-K".
+var Models = []Model{LeNet, ResNet18, WRN2810}
 
 // ModelNames lists the names of Models.
 func ModelNames() []string {
@@ -73,21 +113,32 @@ func ModelNames() []string {
 	return names
 }
 
-// ModelByName returns the model of that name.
+var wrnName = regexp.MustCompile(`^wrn-(\d+)-(\d+)$`)
+
+// ModelByName returns the model of that name: one of Models, or "wrn-D-K" for any WideResNet.
 func ModelByName(name string) (Model, error) {
 	for _, m := range Models {
 		if m.Name == name {
 			return m, nil
 		}
 	}
-	return Model{}, fmt.Errorf("bench: unknown model %q: want one of %v", name, ModelNames())
+	if s := wrnName.FindStringSubmatch(name); s != nil {
+		depth, _ := strconv.Atoi(s[1])
+		widen, _ := strconv.Atoi(s[2])
+		if depth >= 10 && (depth-4)%6 == 0 && widen >= 1 {
+			return WideResNet(depth, widen), nil
+		}
+	}
+	return Model{}, fmt.Errorf("bench: unknown model %q: want one of %v or wrn-D-K (D = 6n+4)", name, ModelNames())
 }
 
 // nominalFLOPs is the work of one repetition of a row for a batch, in units of forward passes:
 // a backward pass costs two forward passes (input and weight gradients), an attack step one forward
-// and one backward to the input (counted as two forwards).
+// and one backward to the input (counted as two forwards); the PGD-20 evaluation is the attack and
+// one forward pass on its result.
 func nominalFLOPs(row string, m Model, batch int) float64 {
-	passes := map[string]float64{"forward": 1, "train": 3, "pgd_step": 2, "pgd7": 14, "pgd7_train": 17}[row]
+	passes := map[string]float64{"forward": 1, "train": 3, "pgd_step": 2, "pgd7": 14, "pgd7_train": 17,
+		"pgd10_train": 23, "pgd20_eval": 41}[row]
 	return passes * m.ForwardFLOPs * float64(batch)
 }
 
@@ -151,6 +202,9 @@ func newGoWorkload(backend compute.Backend, m Model, row string, batch int) (*go
 		}
 		return &goWorkload{run: func() error {
 			metrics, err := trainer.TrainStep(m.tensors(x, ys, batch))
+			if len(metrics) > 0 {
+				metrics[0].Value() // wait for the step on the host (XLA runs asynchronously on a GPU)
+			}
 			for _, t := range metrics {
 				t.FinalizeAll()
 			}
@@ -172,15 +226,43 @@ func newGoWorkload(backend compute.Backend, m Model, row string, batch int) (*go
 			}
 			return err
 		}}, nil
-	case "pgd7_train":
+	case "pgd20_eval":
+		runner, err := attack.NewRunner(backend, store, attack.GrayBox(net), benchPGD(20))
+		if err != nil {
+			return nil, err
+		}
+		exec, err := model.NewExec(backend, store, func(s *model.Scope, x *Node) *Node { return net.GrayBox(s, x) })
+		if err != nil {
+			return nil, err
+		}
+		input := tensors.FromFlatDataAndDimensions(x, batch, m.Input[0], m.Input[1], m.Input[2])
+		labels := []*tensors.Tensor{tensors.FromFlatDataAndDimensions(ys[0], batch)}
+		return &goWorkload{run: func() error {
+			adv, err := runner.Run(input, labels)
+			if err != nil {
+				return err
+			}
+			out, err := exec.Call(adv) // robust logits of the main head
+			adv.FinalizeAll()
+			for _, t := range out {
+				t.Value()
+				t.FinalizeAll()
+			}
+			return err
+		}}, nil
+	case "pgd7_train", "pgd10_train":
 		cfg := training.Config{Optimizer: "sgd", LearningRate: 0.01, Seed: 1}
-		step := training.AdversarialStep("pgd-at", net, benchPGD(7), attack.GrayBox(net), ones(len(classes)))
+		steps := map[string]int{"pgd7_train": 7, "pgd10_train": 10}[row]
+		step := training.AdversarialStep("pgd-at", net, benchPGD(steps), attack.GrayBox(net), ones(len(classes)))
 		trainer, err := training.NewTrainer(backend, store, cfg, step)
 		if err != nil {
 			return nil, err
 		}
 		return &goWorkload{run: func() error {
 			metrics, err := trainer.TrainStep(m.tensors(x, ys, batch))
+			if len(metrics) > 0 {
+				metrics[0].Value() // wait for the step on the host (XLA runs asynchronously on a GPU)
+			}
 			for _, t := range metrics {
 				t.FinalizeAll()
 			}

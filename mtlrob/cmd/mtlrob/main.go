@@ -18,6 +18,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/mtlrob/mtlrob/mtlrob/bench"
@@ -163,27 +164,69 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	backends := fs.String("backends", "go,xla:cpu", "comma-separated backends (MTLROB_BACKEND syntax); one that cannot open is skipped with a note")
-	models := fs.String("models", "lenet", "comma-separated models: "+strings.Join(bench.ModelNames(), ", "))
-	rows := fs.String("rows", strings.Join(bench.Rows, ","), "comma-separated rows: "+strings.Join(bench.Rows, ", "))
+	models := fs.String("models", "lenet,resnet18", "comma-separated models: "+strings.Join(bench.ModelNames(), ", ")+", or wrn-D-K")
+	rows := fs.String("rows", strings.Join(bench.Rows, ","), "comma-separated rows: "+strings.Join(slices.Concat(bench.Rows, bench.GPURows), ", "))
 	batch := fs.Int("batch", 128, "batch size")
 	rounds := fs.Int("rounds", 3, "interleaved rounds of Go and PyTorch repetitions per row")
 	reps := fs.Int("reps", 3, "repetitions per round and side")
+	rowSeconds := fs.Float64("row-seconds", 20, "timed seconds per row and side; slower sides are timed fewer times, at least once (negative: no cap)")
 	python := fs.String("python", "/usr/bin/python3", "Python with torch (Debian python3-torch)")
 	out := fs.String("out", "figures/bench", "directory for bench.json and bench.md")
+	gpu := fs.Bool("gpu", false, "GPU benchmark: XLA CUDA against PyTorch CUDA, models "+strings.Join(bench.GPUModels, ",")+
+		fmt.Sprintf(", batch %d, rows %s, python3 from PATH, -out figures/bench-gpu (flags given explicitly win)", bench.GPUBatch, strings.Join(bench.GPURows, ",")))
+	cpuFallback := fs.Bool("cpu-fallback", false, "with -gpu: the same code path on the CPU (pure-Go backend, PyTorch on the CPU) at a tiny size, to check it without a GPU")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	device := "cpu"
 	var bs []bench.Backend
-	for _, name := range strings.Split(*backends, ",") {
-		b, line, err := xla.Open(name)
-		if err != nil {
-			fmt.Fprintf(stderr, "bench: skipping backend %s: %v\n", name, err)
-			continue
+	if *gpu {
+		defaults := map[string]func(){
+			"models": func() { *models = strings.Join(bench.GPUModels, ",") },
+			"rows":   func() { *rows = strings.Join(bench.GPURows, ",") },
+			"batch":  func() { *batch = bench.GPUBatch },
+			"python": func() { *python = "python3" },
+			"out":    func() { *out = "figures/bench-gpu" },
 		}
-		bs = append(bs, bench.Backend{Name: name, Line: line, Backend: b})
-	}
-	if len(bs) == 0 {
-		return fmt.Errorf("%w: -backends %q: none could be opened", errUsage, *backends)
+		if *cpuFallback {
+			defaults["models"] = func() { *models = strings.Join(bench.GPUFallback.Models, ",") }
+			defaults["batch"] = func() { *batch = bench.GPUFallback.Batch }
+			defaults["python"] = func() {}
+			defaults["rounds"] = func() { *rounds = 1 }
+			defaults["reps"] = func() { *reps = 1 }
+			defaults["out"] = func() { *out = filepath.Join(os.TempDir(), "mtlrob-bench-gpu-fallback") }
+		} else {
+			device = "cuda"
+		}
+		for name, apply := range defaults {
+			if !set[name] {
+				apply()
+			}
+		}
+		if set["backends"] {
+			return fmt.Errorf("%w: -gpu picks its backend (%s); -backends does not apply", errUsage, bench.GPUSetting)
+		}
+		var err error
+		if bs, err = bench.GPUBackends(xla.Open, *cpuFallback); err != nil {
+			return err
+		}
+	} else {
+		if *cpuFallback {
+			return fmt.Errorf("%w: -cpu-fallback needs -gpu", errUsage)
+		}
+		for _, name := range strings.Split(*backends, ",") {
+			b, line, err := xla.Open(name)
+			if err != nil {
+				fmt.Fprintf(stderr, "bench: skipping backend %s: %v\n", name, err)
+				continue
+			}
+			bs = append(bs, bench.Backend{Name: name, Line: line, Backend: b})
+		}
+		if len(bs) == 0 {
+			return fmt.Errorf("%w: -backends %q: none could be opened", errUsage, *backends)
+		}
 	}
 	var ms []bench.Model
 	for _, name := range strings.Split(*models, ",") {
@@ -194,7 +237,7 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 		ms = append(ms, m)
 	}
 	rep, err := bench.Run(bs, bench.Config{Models: ms, Rows: strings.Split(*rows, ","), Batch: *batch, Rounds: *rounds,
-		Reps: *reps, Python: *python, Log: stdout})
+		Reps: *reps, RowSeconds: *rowSeconds, Python: *python, Device: device, Log: stdout})
 	if err != nil {
 		return err
 	}
@@ -204,6 +247,9 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 	md := rep.Markdown()
 	fmt.Fprintln(stdout)
 	fmt.Fprint(stdout, md)
+	if err := os.MkdirAll(*out, 0o755); err != nil {
+		return err
+	}
 	if err := experiment.WriteJSON(filepath.Join(*out, "bench.json"), rep); err != nil {
 		return err
 	}
