@@ -74,11 +74,7 @@ func LoadOrCompareDirections(env Env, spec ModelSpec) (*Record, error) {
 	if err != nil {
 		return nil, err
 	}
-	test, err := m.Test.Head(min(spec.Budget.AttackExamples, m.Test.N))
-	if err != nil {
-		return nil, err
-	}
-	labels, err := m.Tasks.Labels(test.Labels)
+	test, labels, err := m.attackSet(spec.Budget.AttackExamples)
 	if err != nil {
 		return nil, err
 	}

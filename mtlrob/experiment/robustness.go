@@ -99,16 +99,12 @@ func LoadOrEvaluateRobustness(env Env, spec ModelSpec) (*Record, error) {
 	if err != nil {
 		return nil, err
 	}
-	test, err := m.Test.Head(min(spec.Budget.AttackExamples, m.Test.N))
+	test, labels, err := m.attackSet(spec.Budget.AttackExamples)
 	if err != nil {
 		return nil, err
 	}
 	th, _ := ThreatFor(spec.Dataset)
 	pgd, pgdT, cw, err := EvalAttacks(spec.Dataset, spec.Budget)
-	if err != nil {
-		return nil, err
-	}
-	labels, err := m.Tasks.Labels(test.Labels)
 	if err != nil {
 		return nil, err
 	}
@@ -216,6 +212,20 @@ func (m *Model) attackImages(env Env, ds *datasets.Dataset, atk attack.Attack, v
 		out.FinalizeAll()
 	}
 	return adv, nil
+}
+
+// attackSet returns the first n test examples of the model's dataset (all of them when there are fewer)
+// and their labels for every task: the examples every attack of a record runs on.
+func (m *Model) attackSet(n int) (*datasets.Dataset, [][]int32, error) {
+	test, err := m.Test.Head(min(n, m.Test.N))
+	if err != nil {
+		return nil, nil, err
+	}
+	labels, err := m.Tasks.Labels(test.Labels)
+	if err != nil {
+		return nil, nil, err
+	}
+	return test, labels, nil
 }
 
 // loadStored reads the record of kind for spec under resultsDir into results (a pointer). It returns

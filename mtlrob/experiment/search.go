@@ -603,11 +603,7 @@ func (s *searcher) trainAndEvaluate(ms ModelSpec, cached bool) (clean, robust fl
 	if err != nil {
 		return 0, 0, err
 	}
-	test, err := m.Test.Head(min(ms.Budget.AttackExamples, m.Test.N))
-	if err != nil {
-		return 0, 0, err
-	}
-	labels, err := m.Tasks.Labels(test.Labels)
+	test, labels, err := m.attackSet(ms.Budget.AttackExamples)
 	if err != nil {
 		return 0, 0, err
 	}
