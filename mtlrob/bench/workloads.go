@@ -195,21 +195,7 @@ func newGoWorkload(backend compute.Backend, m Model, row string, batch int) (*go
 	x, ys := randomBatch(m, batch, 1)
 	switch row {
 	case "train":
-		cfg := training.Config{Optimizer: "sgd", LearningRate: 0.01, Seed: 1}
-		trainer, err := training.NewTrainer(backend, store, cfg, training.NaturalStep(net, ones(len(classes))))
-		if err != nil {
-			return nil, err
-		}
-		return &goWorkload{run: func() error {
-			metrics, err := trainer.TrainStep(m.tensors(x, ys, batch))
-			if len(metrics) > 0 {
-				metrics[0].Value() // wait for the step on the host (XLA runs asynchronously on a GPU)
-			}
-			for _, t := range metrics {
-				t.FinalizeAll()
-			}
-			return err
-		}}, nil
+		return trainWorkload(backend, store, training.NaturalStep(net, ones(len(classes))), func() train.Batch { return m.tensors(x, ys, batch) })
 	case "pgd_step", "pgd7":
 		steps := map[string]int{"pgd_step": 1, "pgd7": 7}[row]
 		runner, err := attack.NewRunner(backend, store, attack.GrayBox(net), benchPGD(steps))
@@ -251,23 +237,9 @@ func newGoWorkload(backend compute.Backend, m Model, row string, batch int) (*go
 			return err
 		}}, nil
 	case "pgd7_train", "pgd10_train":
-		cfg := training.Config{Optimizer: "sgd", LearningRate: 0.01, Seed: 1}
 		steps := map[string]int{"pgd7_train": 7, "pgd10_train": 10}[row]
 		step := training.AdversarialStep("pgd-at", net, benchPGD(steps), attack.GrayBox(net), ones(len(classes)))
-		trainer, err := training.NewTrainer(backend, store, cfg, step)
-		if err != nil {
-			return nil, err
-		}
-		return &goWorkload{run: func() error {
-			metrics, err := trainer.TrainStep(m.tensors(x, ys, batch))
-			if len(metrics) > 0 {
-				metrics[0].Value() // wait for the step on the host (XLA runs asynchronously on a GPU)
-			}
-			for _, t := range metrics {
-				t.FinalizeAll()
-			}
-			return err
-		}}, nil
+		return trainWorkload(backend, store, step, func() train.Batch { return m.tensors(x, ys, batch) })
 	case "forward":
 		exec, err := model.NewExec(backend, store, func(s *model.Scope, x *Node) []*Node { return net.Logits(s, x) })
 		if err != nil {
@@ -297,4 +269,24 @@ func ones(n int) []float64 {
 		w[i] = 1
 	}
 	return w
+}
+
+// trainWorkload times one optimizer step of step (SGD, lr 0.01) on a fresh copy of the same batch each
+// time (batch makes it), waiting for the step's metrics on the host (XLA runs asynchronously on a GPU).
+func trainWorkload(backend compute.Backend, store *model.Store, step training.Step, batch func() train.Batch) (*goWorkload, error) {
+	cfg := training.Config{Optimizer: "sgd", LearningRate: 0.01, Seed: 1}
+	trainer, err := training.NewTrainer(backend, store, cfg, step)
+	if err != nil {
+		return nil, err
+	}
+	return &goWorkload{run: func() error {
+		metrics, err := trainer.TrainStep(batch())
+		if len(metrics) > 0 {
+			metrics[0].Value()
+		}
+		for _, t := range metrics {
+			t.FinalizeAll()
+		}
+		return err
+	}}, nil
 }
