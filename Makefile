@@ -6,7 +6,7 @@ SHELL := /bin/bash
 
 # Go 1.27 (gomlx v0.28.16 needs it; fetched through the module proxy when the local Go is older),
 # with the SIMD experiment on: the pure-Go backend's AVX2/AVX-512 kernels exist only then (7x faster).
-export GOTOOLCHAIN := go1.27.0
+export GOTOOLCHAIN := go1.27.3
 export GOEXPERIMENT := simd
 # Never let GoMLX download an XLA plugin on its own; package xla picks the backend explicitly.
 export GOMLX_NO_AUTO_INSTALL := 1

@@ -2,10 +2,13 @@ module github.com/mtlrob/mtlrob
 
 go 1.27.0
 
+toolchain go1.27.3
+
 require (
 	github.com/gomlx/compute v0.1.14
 	github.com/gomlx/go-xla v0.4.13
 	github.com/gomlx/gomlx v0.28.16
+	gonum.org/v1/gonum v0.16.0
 	gonum.org/v1/plot v0.17.0
 )
 
