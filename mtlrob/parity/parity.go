@@ -72,6 +72,9 @@ type Config struct {
 	// many), and one strongest-iterate run with the first seed.
 	Seeds []int64   `json:"seeds"`
 	CW    CWSetting `json:"cw"`
+	// CleanOnly writes the weights, the images, the clean logits and the input gradients and runs no
+	// attack (export -clean-only): enough for the logit and gradient checks, in about a minute.
+	CleanOnly bool `json:"clean_only,omitempty"`
 }
 
 // DefaultConfig is the comparison of the issue: the quick natural multi-head LeNet on Fashion-MNIST
@@ -258,7 +261,11 @@ func Export(env experiment.Env, cfg Config, dir string, logw io.Writer) (*Manife
 	var advs []arch.NPYArray
 	victim := attack.GrayBox(net)
 	runners := map[string]*attack.Runner{}
-	for _, run := range cfg.plan() {
+	var plan []Run
+	if !cfg.CleanOnly {
+		plan = cfg.plan()
+	}
+	for _, run := range plan {
 		runner := runners[run.Key]
 		if runner == nil {
 			if runner, err = attack.NewRunner(env.Backend, m.Store, victim, run.attack()); err != nil {

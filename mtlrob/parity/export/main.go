@@ -34,6 +34,7 @@ func run() error {
 	out := flag.String("out", "", "directory to write weights.npz, data.npz, adversarial.npz and mtlrob.json to (required)")
 	n := flag.Int("n", 0, "number of test images (default: the configuration's, 1000)")
 	results := flag.String("results", "", "directory of model records (default <cache>/parity/results)")
+	cleanOnly := flag.Bool("clean-only", false, "write weights, images, clean logits and input gradients only (no attacks)")
 	flag.Parse()
 	if *out == "" || flag.NArg() > 0 {
 		flag.Usage()
@@ -43,6 +44,7 @@ func run() error {
 	if *n > 0 {
 		cfg.N = *n
 	}
+	cfg.CleanOnly = *cleanOnly
 	backend, line, err := xla.Default()
 	if err != nil {
 		return err

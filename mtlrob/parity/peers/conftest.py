@@ -60,7 +60,7 @@ def cache_dir():
 
 def _go_env():
     env = dict(os.environ)
-    env.setdefault("GOTOOLCHAIN", "go1.27.0")
+    env.setdefault("GOTOOLCHAIN", "go1.27.3")
     env.setdefault("GOEXPERIMENT", "simd")
     env.setdefault("GOMLX_NO_AUTO_INSTALL", "1")
     return env
@@ -137,14 +137,14 @@ def parity(request, export_dir, tmp_path_factory):
     s.manifest, s.weights, s.data, s.adversarial = peers.load_export(export_dir)
     s.net = LeNet(s.weights, s.manifest["tasks"])
     s.logit_diffs, s.clean_logits = peers.clean_logit_diffs(s.net, s.manifest, s.data)
-    s.grad = peers.gradient_diff(s.net, s.manifest, s.data)
+    s.numeric = peers.numeric_checks(s.net, s.manifest, s.data)
     s.peer_runs, s.peers_cached = peers.cached_peer_runs(
         os.path.join(cache_dir(), "parity", "peers"), s.manifest, s.weights, s.net, s.data, fresh=_fresh(),
         log=lambda m: _say(request.config, m))
-    s.rows, s.checks = peers.compare(s.manifest, s.manifest["runs"], s.peer_runs, s.logit_diffs, s.clean_logits,
-                                     s.data, s.adversarial, s.grad)
-    s.record = peers.make_record(s.manifest, s.rows, s.checks, s.logit_diffs, s.manifest["runs"], s.peer_runs,
-                                 s.grad, peers_cached=s.peers_cached)
+    s.rows, s.checks = peers.compare(s.manifest, (s.manifest["runs"] or []), s.peer_runs, s.logit_diffs, s.clean_logits,
+                                     s.data, s.adversarial, s.numeric)
+    s.record = peers.make_record(s.manifest, s.rows, s.checks, s.logit_diffs, (s.manifest["runs"] or []), s.peer_runs,
+                                 s.numeric, peers_cached=s.peers_cached)
     out = os.environ.get("MTLROB_PARITY_OUT") or str(tmp_path_factory.mktemp("parity"))
     s.json_path, s.md_path = peers.write(s.record, out)
     request.config._parity_report = (s.md_path, peers.render(s.record))

@@ -19,10 +19,11 @@ import torch
 from compat import advertorch, torchattacks
 from advertorch.attacks import CarliniWagnerL2Attack, LinfPGDAttack
 from lenet import LeNet, MainHead, nchw_to_nhwc, nhwc_to_nchw
+import rounding
 
-# Robust accuracies agree within 1 percentage point; clean logits within 1e-4 (absolute).
+# Robust accuracies agree within 1 percentage point. Clean logits and input gradients are checked
+# against a float64 reference within derived rounding bounds (rounding.py), not a fixed tolerance.
 TOL = 0.01
-LOGIT_TOL = 1e-4
 LIBS = ("advertorch", "torchattacks")
 
 
@@ -64,22 +65,39 @@ def clean_logit_diffs(net, manifest, data):
     return diffs, [z.numpy() for z in out]
 
 
-def gradient_diff(net, manifest, data):
-    """Compares PyTorch's gradient of the main head's summed cross-entropy with respect to the clean
-    images with mtlrob's (data["grad/main"]): max |diff|, largest |gradient|, share of equal signs."""
-    main = MainHead(net)
+def numeric_checks(net, manifest, data):
+    """The clean logits of every head and the main head's input gradients, of mtlrob and of PyTorch's
+    float32, against the float64 reference within the derived rounding bounds (rounding.py)."""
     x = nhwc_to_nchw(data["images"])
-    y = torch.from_numpy(data["labels/" + manifest["tasks"][0]].astype(np.int64))
+    y = data["labels/" + manifest["tasks"][0]]
+    a = rounding.analyse(net, x, y)
+    with torch.no_grad():
+        mine_logits = [data["logits/" + t] for t in manifest["tasks"]]
+    logits = {}
+    for t, task in enumerate(manifest["tasks"]):
+        d = np.abs(mine_logits[t].astype(np.float64) - a["logits"][t])
+        logits[task] = {"max_abs_diff": float(d.max()), "max_ratio": float((d / a["logit_bound"][t]).max()),
+                        "median_bound": float(np.median(a["logit_bound"][t]))}
+    main = MainHead(net)
+    yt = torch.from_numpy(y.astype(np.int64))
     grads = []
     for i in range(0, len(x), 100):
         xb = x[i:i + 100].clone().requires_grad_(True)
-        loss = torch.nn.functional.cross_entropy(main(xb), y[i:i + 100], reduction="sum")
+        loss = torch.nn.functional.cross_entropy(main(xb), yt[i:i + 100], reduction="sum")
         grads.append(torch.autograd.grad(loss, xb)[0])
-    theirs = nchw_to_nhwc(torch.cat(grads))
-    mine = data["grad/main"]
-    return {"max_abs_diff": float(np.abs(theirs - mine).max()), "max_abs": float(np.abs(theirs).max()),
-            "sign_agreement": float((np.sign(theirs) == np.sign(mine)).mean()),
-            "images_within_tol": float((np.abs(theirs - mine).reshape(len(mine), -1).max(1) <= LOGIT_TOL).mean())}
+    theirs = torch.cat(grads).numpy()
+    mine = np.ascontiguousarray(data["grad/main"].transpose(0, 3, 1, 2))
+
+    def summary(res):
+        return {k: res[k] for k in ("images", "max_abs_diff", "max_ratio", "explained", "failed")}
+
+    grad = {"mtlrob": summary(rounding.check_gradient(net, x, y, mine, analysis=a)),
+            "torch": summary(rounding.check_gradient(net, x, y, theirs, analysis=a)),
+            "lam": a["lam"], "ambiguous_images": int(a["ambiguous"].sum()),
+            "max_abs": float(np.abs(a["grad"]).max()),
+            "torch_vs_mtlrob_max_abs_diff": float(np.abs(theirs - mine).max()),
+            "sign_agreement": float((np.sign(theirs) == np.sign(mine)).mean())}
+    return {"logits": logits, "gradient": grad, "analysis": a, "x": x, "y": y}
 
 
 def _attack_batches(fn, main, x, y, batch):
@@ -105,7 +123,7 @@ def _outcome(main, x, y, adv, batch):
 def peer_plan(manifest):
     """The peer runs matching mtlrob's: (key, lib, variant, seed, build), build(main) -> attack fn."""
     cfg, plan, seen = manifest["config"], [], set()
-    for r in manifest["runs"]:
+    for r in (manifest["runs"] or []):
         if r["key"] in seen:
             continue
         seen.add(r["key"])
@@ -182,7 +200,7 @@ def peer_key(manifest, weights, data):
     arr("images", data["images"])
     for t in manifest["tasks"]:
         arr("labels/" + t, data["labels/" + t])
-    runs = [{f: r.get(f) for f in _PLAN_FIELDS} for r in manifest["runs"]]
+    runs = [{f: r.get(f) for f in _PLAN_FIELDS} for r in (manifest["runs"] or [])]
     h.update(json.dumps({"config": manifest["config"], "classes": manifest["classes"], "tasks": manifest["tasks"],
                          "runs": runs}, sort_keys=True).encode())
     here = os.path.dirname(os.path.abspath(__file__))
@@ -221,7 +239,7 @@ def _pgd_title(r):
     return "PGD-%d L∞ eps %g, step %g" % (r["steps"], r["eps"], r["alpha"])
 
 
-def compare(manifest, mtlrob_runs, peer_runs, logit_diffs, clean_logits, data, adversarial, grad=None):
+def compare(manifest, mtlrob_runs, peer_runs, logit_diffs, clean_logits, data, adversarial, numeric=None):
     """The rows of the table and the checks the tests assert."""
     tasks = manifest["tasks"]
     y = data["labels/" + tasks[0]]
@@ -232,14 +250,25 @@ def compare(manifest, mtlrob_runs, peer_runs, logit_diffs, clean_logits, data, a
         checks.append({"category": category, "name": name, "passed": bool(passed), "detail": detail})
         return bool(passed)
 
-    for t in tasks:
-        check("logits", "clean logits of head %s" % t, logit_diffs[t] <= LOGIT_TOL,
-              "max |torch - mtlrob| = %.2e (tolerance %.0e)" % (logit_diffs[t], LOGIT_TOL))
-    if grad is not None:
-        check("gradient", "input gradient of the main head's cross-entropy at the clean images",
-              grad["max_abs_diff"] <= LOGIT_TOL,
-              "max |torch - mtlrob| = %.2e (largest gradient %.2f, tolerance %.0e); signs equal on %.2f%% of pixels" % (
-                  grad["max_abs_diff"], grad["max_abs"], LOGIT_TOL, 100 * grad["sign_agreement"]))
+    if numeric is not None:
+        for t in tasks:
+            lg = numeric["logits"][t]
+            check("logits", "clean logits of head %s within the rounding bound of the float64 reference" % t,
+                  lg["max_ratio"] <= 1, "max |float64 - mtlrob| = %.2e, at most %.2f of its bound (median bound %.1e)" % (
+                      lg["max_abs_diff"], lg["max_ratio"], lg["median_bound"]))
+        g = numeric["gradient"]
+        for who in ("mtlrob", "torch"):
+            r = g[who]
+            check("gradient", "input gradients (%s) within the rounding bound of the float64 reference, or "
+                  "explained by near-tie branch flips" % who, not r["failed"],
+                  "%d images: max |float64 - %s| = %.2e (largest gradient %.2f); %d images over the bound, %d "
+                  "explained by flips (%s), %d not%s" % (
+                      r["images"], who, r["max_abs_diff"], g["max_abs"], len(r["explained"]) + len(r["failed"]),
+                      len(r["explained"]), "; ".join("image %d: %s" % (e["image"], ", ".join(e["flips"]))
+                                                     for e in r["explained"][:3]) or "none",
+                      len(r["failed"]), "" if not r["failed"] else ": " + "; ".join(
+                          "image %d ratio %.1f" % (f["image"], f.get("ratio_after", f["ratio_before"]))
+                          for f in r["failed"][:5])))
 
     def mine(key):
         return [r for r in mtlrob_runs if r["key"] == key]
@@ -404,6 +433,20 @@ EXPLANATIONS = [
      "first maximum in row-major window order as PyTorch's (arch's TestMaxPoolTieGradients checks it "
      "against gradients written out by hand); the gradient line above and the pixel agreement of the "
      "deterministic rows are measured with the fix."),
+    ("The gradient check, and why it holds on every CPU", "A fixed tolerance between two float32 "
+     "evaluations (1e-4 until this check) passed on the AVX-512 machine the suite was written on and failed "
+     "on an AVX2-only AMD EPYC (9.5e-4). Measured here on the exported model: every float32 evaluation "
+     "(PyTorch; mtlrob on XLA CPU and on the pure-Go backend, each with AVX-512 and with AVX2 kernels) is "
+     "within the derived rounding bound of the float64 reference on all but two to four of 1000 images, "
+     "and those differ from it by up to 6.6e-4 because of one max-pool window each whose two largest "
+     "values differ by 1e-8 to 4e-8, below their rounding bound of about 6e-6: which one wins depends on "
+     "the summation order, and with it the whole subgradient. The kernels of another CPU family decide "
+     "other near-tie windows, so the images that differ, and by how much, change from machine to machine. "
+     "The check therefore compares each evaluation with the float64 reference within its derived bound "
+     "(rounding.py: Higham and Mary's probabilistic rounding model, Hoeffding's inequality over all "
+     "compared values at probability 1e-9) and accepts an image over the bound only when at most eight "
+     "named near-tie flips bring it within; exact ties are never flips. It rejects the old max-pool bug "
+     "(ratio 1e5 to the bound) and a gradient scaled by 1.001 (ratio about 40); both are tests."),
     ("Random starts", "advertorch, torchattacks and mtlrob draw their uniform starts from different "
      "generators (torch.manual_seed per run vs mtlrob's seeded RNG per batch), so random-start runs are "
      "compared as means over the seeds, and each side's spread over seeds is shown. Without a random "
@@ -433,7 +476,7 @@ EXPLANATIONS = [
 ]
 
 
-def make_record(manifest, rows, checks, logit_diffs, mtlrob_runs, peer_runs, grad=None, peers_cached=False):
+def make_record(manifest, rows, checks, logit_diffs, mtlrob_runs, peer_runs, numeric=None, peers_cached=False):
     prov = dict(manifest["provenance"])
     prov["peer_runs_cached"] = bool(peers_cached)
     prov["python"] = {"python": sys.version.split()[0], "torch": torch.__version__, "numpy": np.__version__,
@@ -447,7 +490,9 @@ def make_record(manifest, rows, checks, logit_diffs, mtlrob_runs, peer_runs, gra
             "config": manifest["config"],
             "results": {"model": manifest["model"], "net": manifest["net"], "tasks": manifest["tasks"],
                         "n": manifest["config"]["n"], "clean_accuracy": manifest["clean_accuracy"],
-                        "clean_logit_max_abs_diff": logit_diffs, "input_gradient": grad,
+                        "clean_logit_max_abs_diff": logit_diffs,
+                        "clean_logits_vs_float64": None if numeric is None else numeric["logits"],
+                        "input_gradient": None if numeric is None else numeric["gradient"],
                         "rows": rows, "checks": checks,
                         "runs": [summary(r, "mtlrob") for r in mtlrob_runs] + [summary(r, r["lib"]) for r in peer_runs],
                         "explanations": [{"topic": t, "text": x} for t, x in EXPLANATIONS]},
@@ -474,13 +519,21 @@ def render(record):
                res["model"], res["net"], res["n"], 100 * res["clean_accuracy"][0], prov["backend"],
                py["torch"], py["torch_threads"], py["advertorch"], py["torchattacks"]), "",
            "Clean logits, max |PyTorch − mtlrob| per head: " + ", ".join(
-               "%s %.1e" % (t, d) for t, d in res["clean_logit_max_abs_diff"].items()) + " (tolerance 1e-4)." + (
+               "%s %.1e" % (t, d) for t, d in res["clean_logit_max_abs_diff"].items()) + "." + (
+               "" if not res.get("clean_logits_vs_float64") else
+               " Against the float64 reference, at most %s of the derived rounding bound (rounding.py)." % ", ".join(
+                   "%.2f (%s)" % (v["max_ratio"], t) for t, v in res["clean_logits_vs_float64"].items())) + (
                "" if not res.get("input_gradient") else
                " Input gradient of the main head's cross-entropy at the clean images: max |PyTorch − mtlrob| "
-               "%.2g (largest gradient %.2f; tolerance 1e-4), signs equal on %.2f%% of pixels, %.1f%% of images "
-               "within 1e-4 (see the max-pool note below)." % (
-                   res["input_gradient"]["max_abs_diff"], res["input_gradient"]["max_abs"],
-                   100 * res["input_gradient"]["sign_agreement"], 100 * res["input_gradient"]["images_within_tol"])), "",
+               "%.2g (largest gradient %.2f), signs equal on %.2f%% of pixels. Against the float64 reference "
+               "(bound: lam = %.2f times the rounding scale), mtlrob has %d images over the bound, %d of them "
+               "explained by near-tie branch flips, %d not; PyTorch's float32 %d, %d and %d (see the note on "
+               "the gradient check below)." % (
+                   res["input_gradient"]["torch_vs_mtlrob_max_abs_diff"], res["input_gradient"]["max_abs"],
+                   100 * res["input_gradient"]["sign_agreement"], res["input_gradient"]["lam"],
+                   *[n for who in ("mtlrob", "torch") for n in (
+                       len(res["input_gradient"][who]["explained"]) + len(res["input_gradient"][who]["failed"]),
+                       len(res["input_gradient"][who]["explained"]), len(res["input_gradient"][who]["failed"]))])), "",
            "| attack | setting | mtlrob | advertorch | torchattacks | max \\|Δ\\| (pp) | within 1 pp |",
            "|---|---|---|---|---|---|---|"]
     for r in res["rows"]:
