@@ -4,13 +4,18 @@ import (
 	"fmt"
 	"math"
 	"slices"
+
+	"gonum.org/v1/gonum/mathext"
+	"gonum.org/v1/gonum/stat"
+	"gonum.org/v1/gonum/stat/distuv"
 )
 
 // Pearson returns Pearson's correlation coefficient r of the paired samples
 // x and y and its two-sided p-value for the null hypothesis r = 0 under the
 // usual normal model: t = r*sqrt((n-2)/(1-r^2)) follows Student's t with n-2
 // degrees of freedom, p = P(|T| >= |t|) = I_{1-r^2}((n-2)/2, 1/2), with I the
-// regularized incomplete beta function. This is the test behind 003 RQ4,
+// regularized incomplete beta function (r: gonum's stat.Correlation; I:
+// gonum's mathext.RegIncBeta). This is the test behind 003 RQ4,
 // Table 3 ("Pearson correlation between the real adversarial vulnerabilities
 // and proxy values", with p-values), and what scipy.stats.pearsonr reports.
 //
@@ -85,8 +90,9 @@ func Ranks(x []float64) []float64 {
 // CorrelationPValue returns the two-sided p-value of a correlation
 // coefficient r computed from n >= 3 pairs: P(|T| >= |t|) for Student's t
 // with n-2 degrees of freedom and t = r*sqrt((n-2)/(1-r^2)). Since
-// (n-2)/((n-2)+t^2) = 1-r^2, this is I_{1-r^2}((n-2)/2, 1/2). |r| >= 1 gives 0;
-// n < 3 or a NaN r gives NaN.
+// (n-2)/((n-2)+t^2) = 1-r^2, this is I_{1-r^2}((n-2)/2, 1/2), evaluated by
+// gonum's mathext.RegIncBeta directly on 1-r^2 (no loss of precision in
+// forming t when |r| is near 1). |r| >= 1 gives 0; n < 3 or a NaN r gives NaN.
 func CorrelationPValue(r float64, n int) float64 {
 	if n < 3 || math.IsNaN(r) {
 		return math.NaN()
@@ -99,9 +105,9 @@ func CorrelationPValue(r float64, n int) float64 {
 }
 
 // StudentTTwoSided returns the two-sided tail probability P(|T| >= |t|) of
-// Student's t distribution with dof > 0 degrees of freedom:
-// I_{dof/(dof+t^2)}(dof/2, 1/2). An infinite t gives 0; dof <= 0 or a NaN
-// argument gives NaN.
+// Student's t distribution with dof > 0 degrees of freedom, 2*S(|t|) with S
+// the survival function of gonum's distuv.StudentsT. An infinite t gives 0;
+// dof <= 0 or a NaN argument gives NaN.
 func StudentTTwoSided(t, dof float64) float64 {
 	if !(dof > 0) || math.IsNaN(t) {
 		return math.NaN()
@@ -109,14 +115,13 @@ func StudentTTwoSided(t, dof float64) float64 {
 	if math.IsInf(t, 0) {
 		return 0
 	}
-	return RegIncBeta(dof/2, 0.5, dof/(dof+t*t))
+	return 2 * distuv.StudentsT{Mu: 0, Sigma: 1, Nu: dof}.Survival(math.Abs(t))
 }
 
 // RegIncBeta returns the regularized incomplete beta function
-// I_x(a, b) = B(x; a, b) / B(a, b) for a, b > 0 and x in [0, 1], evaluated
-// with the continued fraction of Numerical Recipes (§6.4, modified Lentz
-// method) on whichever of x and 1-x converges fast, using
-// I_x(a, b) = 1 - I_{1-x}(b, a). Arguments outside the domain give NaN.
+// I_x(a, b) = B(x; a, b) / B(a, b) for a, b > 0 and x in [0, 1]: gonum's
+// mathext.RegIncBeta (the Cephes incbet), with arguments outside the domain
+// giving NaN instead of gonum's panic.
 func RegIncBeta(a, b, x float64) float64 {
 	switch {
 	case !(a > 0) || !(b > 0) || math.IsNaN(x) || x < 0 || x > 1:
@@ -126,81 +131,21 @@ func RegIncBeta(a, b, x float64) float64 {
 	case x == 1:
 		return 1
 	}
-	lga, _ := math.Lgamma(a)
-	lgb, _ := math.Lgamma(b)
-	lgab, _ := math.Lgamma(a + b)
-	// front = x^a (1-x)^b / B(a, b)
-	front := math.Exp(lgab - lga - lgb + a*math.Log(x) + b*math.Log1p(-x))
-	if x < (a+1)/(a+b+2) {
-		return front * betaContinuedFraction(a, b, x) / a
-	}
-	return 1 - front*betaContinuedFraction(b, a, 1-x)/b
-}
-
-// betaContinuedFraction evaluates the continued fraction of I_x(a, b)
-// (Numerical Recipes betacf) by the modified Lentz method. It converges in
-// O(sqrt(max(a, b))) iterations for x < (a+1)/(a+b+2).
-func betaContinuedFraction(a, b, x float64) float64 {
-	const (
-		maxIter = 100000
-		eps     = 1e-16
-		tiny    = 1e-300
-	)
-	qab, qap, qam := a+b, a+1, a-1
-	c, d := 1.0, 1-qab*x/qap
-	if math.Abs(d) < tiny {
-		d = tiny
-	}
-	d = 1 / d
-	h := d
-	for m := 1; m <= maxIter; m++ {
-		fm := float64(m)
-		m2 := 2 * fm
-		aa := fm * (b - fm) * x / ((qam + m2) * (a + m2))
-		d = 1 + aa*d
-		if math.Abs(d) < tiny {
-			d = tiny
-		}
-		c = 1 + aa/c
-		if math.Abs(c) < tiny {
-			c = tiny
-		}
-		d = 1 / d
-		h *= d * c
-		aa = -(a + fm) * (qab + fm) * x / ((a + m2) * (qap + m2))
-		d = 1 + aa*d
-		if math.Abs(d) < tiny {
-			d = tiny
-		}
-		c = 1 + aa/c
-		if math.Abs(c) < tiny {
-			c = tiny
-		}
-		d = 1 / d
-		del := d * c
-		h *= del
-		if math.Abs(del-1) < eps {
-			return h
-		}
-	}
-	return h // not converged to eps; the best estimate (never reached for the t-test arguments).
+	return mathext.RegIncBeta(a, b, x)
 }
 
 // pearsonR is the sample correlation of x and y (already checked: same
-// length >= 3, finite), by two passes around the means, clamped to [-1, 1].
+// length >= 3, finite), gonum's stat.Correlation clamped to [-1, 1]; a
+// constant sample is an error.
 func pearsonR(x, y []float64) (float64, error) {
-	mx, my := mean(x), mean(y)
-	var sxy, sxx, syy float64
-	for i := range x {
-		dx, dy := x[i]-mx, y[i]-my
-		sxy += dx * dy
-		sxx += dx * dx
-		syy += dy * dy
+	vx, vy := stat.Variance(x, nil), stat.Variance(y, nil)
+	if vx == 0 || vy == 0 {
+		return math.NaN(), fmt.Errorf("a constant sample (variance of x %g, of y %g): the correlation is undefined", vx, vy)
 	}
-	if sxx == 0 || syy == 0 {
-		return math.NaN(), fmt.Errorf("a constant sample (variance of x %g, of y %g): the correlation is undefined", sxx, syy)
+	r := stat.Correlation(x, y, nil)
+	if math.IsNaN(r) {
+		return math.NaN(), fmt.Errorf("a degenerate sample (variance of x %g, of y %g): the correlation is undefined", vx, vy)
 	}
-	r := sxy / math.Sqrt(sxx*syy)
 	return math.Max(-1, math.Min(1, r)), nil
 }
 
@@ -229,10 +174,4 @@ func checkFinite(name string, v []float64) error {
 	return nil
 }
 
-func mean(v []float64) float64 {
-	var s float64
-	for _, x := range v {
-		s += x
-	}
-	return s / float64(len(v))
-}
+func mean(v []float64) float64 { return stat.Mean(v, nil) }
