@@ -25,8 +25,8 @@ import (
 // the one checked for early abort.
 //
 // Defaults (001 §IV-C): 5 binary-search steps, kappa 0, initial c 1, learning rate 0.01 (MNIST,
-// CIFAR10; PaperCW gives 0.001 for SVHN, GTSRB, Tiny ImageNet). The iteration count is advertorch's
-// default, 10000 per search step, with its early abort (every MaxIterations/10 iterations, stop
+// CIFAR10; ThreatFor(dataset).CW() gives 0.001 for SVHN, GTSRB, Tiny ImageNet). The iteration
+// count is advertorch's default, 10000 per search step, with its early abort (every MaxIterations/10 iterations, stop
 // when the loss did not decrease by a factor 1-1e-6); unlike advertorch, which stops the whole
 // batch, a sample stops on its own loss, so a sample's result does not depend on its batch.
 // advertorch's "repeat" of the upper bound at the last step (only for >= 10 search steps) is left
@@ -56,19 +56,6 @@ type CW struct {
 	Direction Direction
 	// Target, when set, makes the attack targeted. Default untargeted.
 	Target Target
-}
-
-// PaperCW returns the CW settings of 001 §IV-C for a dataset: learning rate 0.01 for "mnist",
-// "cifar10" (and "fashion-mnist", the workbench's choice), 0.001 for "svhn", "gtsrb",
-// "tiny-imagenet"; 5 search steps, kappa 0, c0 = 1 for all.
-func PaperCW(dataset string) (CW, error) {
-	switch dataset {
-	case "mnist", "cifar10", "fashion-mnist":
-		return CW{LearningRate: 0.01}, nil
-	case "svhn", "gtsrb", "tiny-imagenet":
-		return CW{LearningRate: 0.001}, nil
-	}
-	return CW{}, fmt.Errorf("attack: no CW settings for dataset %q", dataset)
 }
 
 type cwProgram struct {

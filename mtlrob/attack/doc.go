@@ -16,6 +16,8 @@
 //     (Mixed Perturbations) combines the results of a base attack run against each head.
 //   - Threat models (Victim): WhiteBox over any subset of heads, and GrayBox (backbone and main
 //     head only: the auxiliary heads are not in the attack's graph at all).
+//   - Per-dataset settings (ThreatModel, ThreatFor): the L∞ budget, the evaluation PGD and CW of
+//     001 §IV-C for every dataset of the registry, in one table.
 //
 // # Two entry points
 //

@@ -1,8 +1,6 @@
 package attack
 
 import (
-	"fmt"
-
 	. "github.com/gomlx/gomlx/core/graph"
 	"github.com/gomlx/gomlx/ml/model"
 )
@@ -22,8 +20,9 @@ import (
 // then highest objective; as APGD does), so more steps or restarts are never weaker on the same
 // seed; LastIterate returns x_k as advertorch and torchattacks do.
 //
-// Settings of 001 (PaperPGD): MNIST eps 0.3, 40 steps, alpha 0.01; SVHN, GTSRB, CIFAR10, Tiny
-// ImageNet eps 8/255, 7 steps, alpha 2/255; targeted rule target = (y+1) mod K (NextClass).
+// Settings of 001 (ThreatFor(dataset).PGD()): MNIST eps 0.3, 40 steps, alpha 0.01; SVHN, GTSRB,
+// CIFAR10, Tiny ImageNet eps 8/255, 7 steps, alpha 2/255; targeted rule target = (y+1) mod K
+// (NextClass).
 //
 // Shapes: x is [batch, ...] in [0,1]; labels are integer [batch] per task. The result has x's shape
 // and dtype and satisfies ||x' - x||_inf <= eps and x' in [0,1].
@@ -76,22 +75,6 @@ func (a PGD) Perturb(s *model.Scope, v Victim, x *Node, labels []*Node) *Node {
 func (a PGD) program(Victim) program { return a.engine() }
 
 func (a PGD) directed(d Direction) Attack { a.Direction = d; return a }
-
-// PaperPGD returns the PGD settings of 001 §IV-C for a dataset: "mnist" eps 0.3, alpha 0.01, 40
-// steps; "svhn", "gtsrb", "cifar10", "tiny-imagenet" eps 8/255, alpha 2/255, 7 steps. For
-// "fashion-mnist", which 001 does not use, it returns the workbench's choice eps 0.1, alpha 0.01,
-// 40 steps (the eps of Madry-style Fashion-MNIST evaluations).
-func PaperPGD(dataset string) (PGD, error) {
-	switch dataset {
-	case "mnist":
-		return PGD{Eps: 0.3, Alpha: 0.01, Steps: 40}, nil
-	case "fashion-mnist":
-		return PGD{Eps: 0.1, Alpha: 0.01, Steps: 40}, nil
-	case "svhn", "gtsrb", "cifar10", "tiny-imagenet":
-		return PGD{Eps: 8.0 / 255, Alpha: 2.0 / 255, Steps: 7}, nil
-	}
-	return PGD{}, fmt.Errorf("attack: no PGD settings for dataset %q", dataset)
-}
 
 // PGDL2 is L2 projected gradient descent: the engine with the L2 step x + alpha * g/||g||_2 (per
 // sample) and the projection onto the L2 ball (then [0,1]). The random start is torchattacks'

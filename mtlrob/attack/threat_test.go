@@ -2,12 +2,15 @@ package attack_test
 
 import (
 	"math/rand/v2"
+	"reflect"
+	"slices"
 	"strings"
 	"testing"
 
 	. "github.com/gomlx/gomlx/core/graph"
 	"github.com/gomlx/gomlx/core/tensors"
 	"github.com/gomlx/gomlx/ml/model"
+	"github.com/mtlrob/mtlrob/datasets"
 	"github.com/mtlrob/mtlrob/mtlrob/attack"
 	"github.com/mtlrob/mtlrob/mtlrob/attack/attacktest"
 )
@@ -176,6 +179,69 @@ func TestPerturbInsideAGraph(t *testing.T) {
 	for i, d := range attacktest.Distances(x, adv, attacktest.N, attack.Linf) {
 		if d > 0.1+1e-6 {
 			t.Errorf("sample %d: distance %v > 0.1", i, d)
+		}
+	}
+}
+
+// TestThreatForEveryDataset: every name the dataset registry knows has a threat model with 001
+// §IV-C's numbers (Fashion-MNIST: the workbench's documented choice), ThreatFor knows no name the
+// registry does not, the PGD and CW built from it carry those numbers, and an unknown name (such as
+// the old spelling "tiny-imagenet") is an error that lists every known name.
+func TestThreatForEveryDataset(t *testing.T) {
+	type want struct {
+		eps, alpha float64
+		steps      int
+		cwLR       float64
+	}
+	small := want{8.0 / 255, 2.0 / 255, 7, 0.001}
+	wants := map[string]want{
+		"mnist":         {0.3, 0.01, 40, 0.01},
+		"fashion-mnist": {0.1, 0.01, 20, 0.01},
+		"cifar10":       {8.0 / 255, 2.0 / 255, 7, 0.01},
+		"svhn":          small,
+		"gtsrb":         small,
+		"tinyimagenet":  small,
+	}
+	names := datasets.Names()
+	if len(names) == 0 {
+		t.Fatal("the dataset registry lists no names")
+	}
+	for _, name := range names {
+		t.Run(name, func(t *testing.T) {
+			w, ok := wants[name]
+			if !ok {
+				t.Fatalf("registered dataset %q has no expected threat model in this test: add 001's numbers", name)
+			}
+			th, err := attack.ThreatFor(name)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if th.Dataset != name || th.Eps != w.eps || th.Alpha != w.alpha || th.Steps != w.steps || th.CWLearningRate != w.cwLR ||
+				th.CWSearchSteps != 5 || th.CWInitialConst != 1 || th.CWKappa != 0 || th.CWIterations != 10000 || th.Source == "" {
+				t.Errorf("ThreatFor(%q) = %+v, want eps %v alpha %v steps %d, CW lr %v, 5 search steps, c0 1, kappa 0, 10000 iterations, a source",
+					name, th, w.eps, w.alpha, w.steps, w.cwLR)
+			}
+			if p := th.PGD(); !reflect.DeepEqual(p, attack.PGD{Eps: w.eps, Alpha: w.alpha, Steps: w.steps}) {
+				t.Errorf("PGD() = %+v", p)
+			}
+			if c := th.CW(); !reflect.DeepEqual(c, attack.CW{BinarySteps: 5, MaxIterations: 10000, LearningRate: w.cwLR, InitialConst: 1}) {
+				t.Errorf("CW() = %+v", c)
+			}
+		})
+	}
+	if got := attack.ThreatDatasets(); !slices.Equal(got, names) {
+		t.Errorf("ThreatDatasets() = %v, want the registry's names %v", got, names)
+	}
+	for _, bad := range []string{"tiny-imagenet", "imagenet", ""} {
+		_, err := attack.ThreatFor(bad)
+		if err == nil {
+			t.Errorf("ThreatFor(%q) accepted", bad)
+			continue
+		}
+		for _, name := range names {
+			if !strings.Contains(err.Error(), name) {
+				t.Errorf("ThreatFor(%q) error %q does not list %q", bad, err, name)
+			}
 		}
 	}
 }

@@ -15,7 +15,7 @@ const DirectionsKind = "directions"
 // 32x32 datasets, scaled for the others so that 8/255 maps to the dataset's eps (0.1 for Fashion-MNIST,
 // 0.3 for MNIST).
 func EpsScale(dataset string) ([]float64, error) {
-	th, err := ThreatFor(dataset)
+	th, err := attack.ThreatFor(dataset)
 	if err != nil {
 		return nil, err
 	}

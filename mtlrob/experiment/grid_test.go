@@ -48,11 +48,25 @@ func TestRobustnessCellRecordsAndSkips(t *testing.T) {
 			t.Fatalf("condition %s: rejection reports %+v, want one for k = 1 (one auxiliary task)", c.Name, c.Rejection)
 		}
 	}
-	if got := strings.Join(names, ","); got != "clean,pgd,pgd-targeted,cw,adaptive" {
+	if got := strings.Join(names, ","); got != "clean,pgd,pgd-targeted,cw,worst-case,adaptive" {
 		t.Fatalf("conditions %s", got)
 	}
 	if acc["pgd"][0] > acc["clean"][0]+0.02 {
 		t.Errorf("PGD main accuracy %.3f above clean %.3f", acc["pgd"][0], acc["clean"][0])
+	}
+	// The worst case includes PGD (with restarts) and needs the clean image right: never above clean,
+	// and above PGD at most by the two images a different random start can flip.
+	if w := acc["worst-case"][0]; w > acc["clean"][0] || w > acc["pgd"][0]+2.0/float64(res.N) {
+		t.Errorf("worst-case main accuracy %.3f above clean %.3f or PGD %.3f", w, acc["clean"][0], acc["pgd"][0])
+	}
+	if res.Sanity == nil || len(res.Sanity.Checks) != 4 || res.Sanity.N != min(SanityExamples, res.N) {
+		t.Fatalf("sanity %+v: want the 4 checks on %d images", res.Sanity, min(SanityExamples, res.N))
+	}
+	for _, c := range res.Sanity.Checks {
+		t.Log(c)
+	}
+	if c := res.Sanity.Checks[0]; c.Name != "eps-zero" || !c.Pass || c.Accuracy[0] != c.Accuracy[1] {
+		t.Errorf("eps-zero check %s: PGD at eps 0 must have the clean accuracy", c)
 	}
 	path := RecordPath(env.ResultsDir, rec)
 	before, err := os.Stat(path)

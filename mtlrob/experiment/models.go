@@ -129,7 +129,7 @@ type Model struct {
 // TrainAttack is the attack of adversarial training for a dataset: PGD-k (k = Budget.TrainPGDSteps, 7 by
 // default as 001 uses for its 32x32 datasets) with Madry's step 2.5 eps / k and a random start.
 func TrainAttack(dataset string, b Budget) (attack.PGD, error) {
-	th, err := ThreatFor(dataset)
+	th, err := attack.ThreatFor(dataset)
 	if err != nil {
 		return attack.PGD{}, err
 	}

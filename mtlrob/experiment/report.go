@@ -2,6 +2,7 @@ package experiment
 
 import (
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -15,6 +16,7 @@ import (
 // ConditionTitles are the column names of 001 Table 2 for the robustness conditions.
 var ConditionTitles = map[string]string{
 	"clean": "clean", "pgd-targeted": "PGD targeted", "pgd": "PGD untargeted", "cw": "CW", "adaptive": "adaptive (white-box)",
+	"worst-case": "worst case",
 }
 
 // ReadRobustness reads every robustness record under resultsDir, sorted by name.
@@ -73,8 +75,8 @@ func comboOf(spec ModelSpec) string {
 	return "main+" + strings.Join(spec.Aux, "+")
 }
 
-// evaluations turns robustness records into metric.Evaluations (row = task combination, column =
-// condition), in the conditions' order.
+// evaluations turns robustness records into metric.Evaluations (row = task combination, marked with
+// SanityMark when the record failed a sanity check; column = condition), in the conditions' order.
 func evaluations(recs []*Record, conditions []string) ([]metric.Evaluation, error) {
 	var evals []metric.Evaluation
 	for _, r := range recs {
@@ -82,10 +84,11 @@ func evaluations(recs []*Record, conditions []string) ([]metric.Evaluation, erro
 		if err != nil {
 			return nil, err
 		}
+		row := table2Row(spec, res)
 		for _, want := range conditions {
 			for _, c := range res.Conditions {
 				if c.Name == want {
-					evals = append(evals, metric.Evaluation{Model: comboOf(spec), Condition: ConditionTitles[c.Name], TaskAccuracy: c.TaskAccuracy})
+					evals = append(evals, metric.Evaluation{Model: row, Condition: ConditionTitles[c.Name], TaskAccuracy: c.TaskAccuracy})
 				}
 			}
 		}
@@ -104,31 +107,185 @@ func robustnessOf(r *Record) (ModelSpec, RobustnessResults, error) {
 }
 
 // Table2 assembles the analogue of 001 Table 2 from robustness records of one dataset and training:
-// main-task accuracy (%) per task combination, clean and under gray-box PGD targeted, PGD untargeted, CW.
+// main-task accuracy (%) per task combination, clean and under gray-box PGD targeted, PGD untargeted, CW,
+// and the worst case (records that have it). A model whose record failed a sanity check is marked
+// with SanityMark and a note under the table says which check, with its numbers.
 func Table2(recs []*Record, dataset, training string) (*metric.Table, error) {
 	sel := Select(recs, func(s ModelSpec) bool { return s.Dataset == dataset && s.Training == training })
-	evals, err := evaluations(sel, []string{"clean", "pgd-targeted", "pgd", "cw"})
+	evals, err := evaluations(sel, []string{"clean", "pgd-targeted", "pgd", "cw", "worst-case"})
 	if err != nil {
 		return nil, err
 	}
-	return metric.MainAccuracyTable(fmt.Sprintf("%s, %s training%s: main-task accuracy (%%)", dataset, training, scope(sel)), evals)
+	t, err := metric.MainAccuracyTable(fmt.Sprintf("%s, %s training%s: main-task accuracy (%%)", dataset, training, scope(sel)), evals)
+	if err != nil {
+		return nil, err
+	}
+	addSanityNote(t, sel, comboOf)
+	return t, mainStats(t, sel)
+}
+
+// table2Row is the row of a robustness record in Table2 (as evaluations names it): its task
+// combination, marked with SanityMark when the record failed a sanity check.
+func table2Row(spec ModelSpec, res RobustnessResults) string {
+	row := comboOf(spec)
+	if len(res.Sanity.Failed()) > 0 {
+		row += SanityMark
+	}
+	return row
+}
+
+// mainStats adds to a main-task accuracy table (Table2) of the records sel the statistics its numbers
+// and comparisons need, with notes under the table saying what they are:
+//
+//   - every cell's 95% Wilson score interval (Condition.MainAccuracy over the record's N test images);
+//   - when the table has a multi-task model, one column "p <condition>" per condition: for each
+//     multi-task model, the two-sided exact McNemar p-value (metric.McNemar) of its per-image main-task
+//     outcomes against those of the main-only model of the same architecture, budget and seed on the
+//     same test images. It is missing ("–") for the main-only model itself and where a paired test
+//     cannot be run (a record that predates per-image outcomes, no such main-only model, or records of
+//     different numbers of images); the notes name the cause.
+func mainStats(t *metric.Table, sel []*Record) error {
+	type entry struct {
+		spec ModelSpec
+		res  RobustnessResults
+		row  string
+	}
+	var entries []entry
+	var ns []int
+	for _, r := range sel {
+		spec, res, err := robustnessOf(r)
+		if err != nil {
+			return err
+		}
+		row := table2Row(spec, res)
+		if !slices.Contains(t.Rows, row) {
+			continue
+		}
+		entries = append(entries, entry{spec, res, row})
+		if res.N <= 0 {
+			continue
+		}
+		if !slices.Contains(ns, res.N) {
+			ns = append(ns, res.N)
+		}
+		for _, c := range res.Conditions {
+			col := ConditionTitles[c.Name]
+			v, err := t.At(row, col)
+			if err != nil || math.IsNaN(v) {
+				continue // a condition the table does not show
+			}
+			p, err := c.MainAccuracy(res.N)
+			if err != nil {
+				return fmt.Errorf("experiment: record %q: %w", r.Name, err)
+			}
+			if err := t.SetInterval(row, col, v, 100*p.Lo, 100*p.Hi); err != nil {
+				return err
+			}
+		}
+	}
+	over := "the record's test images"
+	if len(ns) == 1 {
+		over = fmt.Sprintf("the n = %d test images", ns[0])
+	}
+	t.Notes = append(t.Notes, fmt.Sprintf("[lo, hi]: 95%% Wilson score interval (Wilson 1927) of the accuracy over %s.", over))
+	if !slices.ContainsFunc(entries, func(e entry) bool { return len(e.spec.Aux) > 0 }) {
+		return nil
+	}
+	conds := slices.Clone(t.Columns)
+	pcols := make([]string, len(conds))
+	for i, c := range conds {
+		pcols[i] = "p " + c
+	}
+	if err := t.AppendColumns(pcols...); err != nil {
+		return err
+	}
+	t.PColumns = append(t.PColumns, pcols...)
+	// outcomes returns the per-image main-task outcomes of res under the condition titled col, and
+	// whether res has that condition at all (nil outcomes for a record that predates them).
+	outcomes := func(res RobustnessResults, col string) ([]bool, bool, error) {
+		for _, c := range res.Conditions {
+			if ConditionTitles[c.Name] == col {
+				ok, err := c.MainOutcomes()
+				return ok, true, err
+			}
+		}
+		return nil, false, nil
+	}
+	var predates, noRef, differentN bool
+	for _, e := range entries {
+		if len(e.spec.Aux) == 0 {
+			continue
+		}
+		ref := slices.IndexFunc(entries, func(r entry) bool {
+			return len(r.spec.Aux) == 0 && r.spec.Seed == e.spec.Seed && r.spec.Arch == e.spec.Arch && r.spec.Budget.Name == e.spec.Budget.Name
+		})
+		if ref < 0 {
+			noRef = true
+			continue
+		}
+		for i, col := range conds {
+			a, okA, err := outcomes(entries[ref].res, col)
+			if err != nil {
+				return err
+			}
+			b, okB, err := outcomes(e.res, col)
+			if err != nil {
+				return err
+			}
+			switch {
+			case !okA || !okB:
+				continue // the condition is missing from a record: its accuracy cell is missing too
+			case a == nil || b == nil:
+				predates = true
+				continue
+			case len(a) != len(b) || entries[ref].res.N != e.res.N:
+				differentN = true
+				continue
+			}
+			m, err := metric.McNemar(a, b)
+			if err != nil {
+				return err
+			}
+			if err := t.Set(e.row, pcols[i], m.P); err != nil {
+				return err
+			}
+		}
+	}
+	t.Notes = append(t.Notes, "p <condition>: two-sided exact McNemar test (McNemar 1947) of the model's per-image main-task outcomes "+
+		"against those of the main-only model of the same seed on the same test images; "+metric.Missing+" for the main-only model.")
+	if predates {
+		t.Notes = append(t.Notes, metric.Missing+" for a multi-task model: its record or the main-only model's predates per-image outcomes "+
+			"(main_correct), so no paired test can be run; re-running the robustness evaluation records them.")
+	}
+	if noRef {
+		t.Notes = append(t.Notes, metric.Missing+" for a multi-task model: no main-only model of the same architecture, budget and seed among these records.")
+	}
+	if differentN {
+		t.Notes = append(t.Notes, metric.Missing+" for a multi-task model: it and the main-only model were evaluated on different numbers of test images.")
+	}
+	return nil
 }
 
 // Table3 is the analogue of 001 Table 3: mean accuracy (%) of the auxiliary tasks per combination.
 func Table3(recs []*Record, dataset, training string) (*metric.Table, error) {
 	sel := Select(recs, func(s ModelSpec) bool { return s.Dataset == dataset && s.Training == training })
-	evals, err := evaluations(sel, []string{"clean", "pgd-targeted", "pgd", "cw"})
+	evals, err := evaluations(sel, []string{"clean", "pgd-targeted", "pgd", "cw", "worst-case"})
 	if err != nil {
 		return nil, err
 	}
-	return metric.AuxAccuracyTable(fmt.Sprintf("%s, %s training%s: mean auxiliary-task accuracy (%%)", dataset, training, scope(sel)), evals)
+	t, err := metric.AuxAccuracyTable(fmt.Sprintf("%s, %s training%s: mean auxiliary-task accuracy (%%)", dataset, training, scope(sel)), evals)
+	if err != nil {
+		return nil, err
+	}
+	addSanityNote(t, sel, comboOf)
+	return t, nil
 }
 
 // RejectionTable is the analogue of 001 Fig. 3/4 in numbers: for every multi-task model of the dataset,
 // main-task accuracy (%) without the rejection module and with it (rejected inputs counted as defended;
 // k = 1), under each attack, plus the rejection rates.
 func RejectionTable(recs []*Record, dataset string) (*metric.Table, error) {
-	conds := []string{"pgd-targeted", "pgd", "cw", "adaptive"}
+	conds := []string{"pgd-targeted", "pgd", "cw", "worst-case", "adaptive"}
 	var cols []string
 	cols = append(cols, "clean rejected")
 	for _, c := range conds {
@@ -151,6 +308,9 @@ func RejectionTable(recs []*Record, dataset string) (*metric.Table, error) {
 		}
 		sel = append(sel, r)
 		row := spec.Training + ", " + comboOf(spec)
+		if len(res.Sanity.Failed()) > 0 {
+			row += SanityMark
+		}
 		rows = append(rows, row)
 		for _, c := range res.Conditions {
 			if len(c.Rejection) == 0 {
@@ -175,6 +335,7 @@ func RejectionTable(recs []*Record, dataset string) (*metric.Table, error) {
 			return nil, err
 		}
 	}
+	addSanityNote(t, sel, func(s ModelSpec) string { return s.Training + ", " + comboOf(s) })
 	return t, nil
 }
 
@@ -302,6 +463,13 @@ func RenderTables(resultsDir, outDir string) (string, error) {
 		}
 		if len(rt.Rows) > 0 {
 			tables, names = append(tables, rt), append(names, "rejection_"+suffix)
+		}
+		st, err := SanityTable(recs, fmt.Sprintf("%s%s: sanity checks of the evaluation (Carlini et al. 2019), main task, gray-box PGD", g.dataset, scope(recs)))
+		if err != nil {
+			return "", err
+		}
+		if len(st.Rows) > 0 {
+			tables, names = append(tables, st), append(names, "sanity_"+suffix)
 		}
 	}
 	for _, r := range dirs {

@@ -1,6 +1,7 @@
 package experiment
 
 import (
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
@@ -10,10 +11,11 @@ import (
 )
 
 // writeRobustness writes a hand-made robustness record (main accuracy clean and under PGD, rejection
-// for k = 1 under PGD) for spec under resultsDir.
+// for k = 1 under PGD) for spec under resultsDir. It has 8 images: accuracies must be multiples of 1/8
+// (counts of correct images), and it predates per-image outcomes (no MainCorrect).
 func writeRobustness(t *testing.T, resultsDir string, spec ModelSpec, clean, pgd, pgdReject float64) {
 	t.Helper()
-	res := RobustnessResults{Model: "lenet", Tasks: append([]string{"main"}, spec.Aux...), N: 10, Conditions: []Condition{
+	res := RobustnessResults{Model: "lenet", Tasks: append([]string{"main"}, spec.Aux...), N: 8, Conditions: []Condition{
 		{Name: "clean", TaskAccuracy: []float64{clean}},
 		{Name: "pgd", TaskAccuracy: []float64{pgd}, Rejection: []reject.Report{{MinConflicts: 1,
 			Adversarial: reject.Split{Accuracy: pgd, RobustAccuracy: pgdReject, RejectionRate: 0.25}}}},
@@ -46,7 +48,10 @@ func TestRenderTablesGroupsByBudgetAndSeed(t *testing.T) {
 	for _, want := range []string{
 		"fashion-mnist, natural training, quick budget, seed 1: main-task accuracy (%)",
 		"fashion-mnist, natural training, standard budget, seed 1: main-task accuracy (%)",
-		"| main+category | 50.00 | 12.50", "| main+category | 75.00 | 37.50",
+		// 95% Wilson intervals of 4/8, 1/8, 6/8, 3/8: scipy.stats.binomtest(k, 8).proportion_ci(0.95, "wilson").
+		"| main+category | 50.00 [21.52, 78.48] | 12.50 [2.24, 47.09] | – | – |",
+		"| main+category | 75.00 [40.93, 92.85] | 37.50 [13.68, 69.43] | – | – |",
+		"predates per-image outcomes",
 		"fashion-mnist, standard budget, seed 1: main-task accuracy (%) without and with rejection",
 	} {
 		if !strings.Contains(md, want) {
@@ -79,5 +84,114 @@ func TestAs(t *testing.T) {
 		if ok != tc.ok || (ok && got.Dataset != "mnist") {
 			t.Errorf("%s: As = %+v, %v; want ok %v", tc.name, got, ok, tc.ok)
 		}
+	}
+}
+
+// robustnessRecord is an in-memory robustness record of spec on len(outcomes["clean"]) images with the
+// given per-image main-task outcomes per condition ("1" correct, "0" wrong); withOutcomes false drops
+// them, as in a record that predates them.
+func robustnessRecord(spec ModelSpec, outcomes map[string]string, withOutcomes bool) *Record {
+	res := RobustnessResults{Model: "lenet", Tasks: append([]string{"main"}, spec.Aux...), N: len(outcomes["clean"])}
+	for _, name := range []string{"clean", "pgd"} {
+		s := outcomes[name]
+		acc := float64(strings.Count(s, "1")) / float64(len(s))
+		c := Condition{Name: name, TaskAccuracy: []float64{acc}}
+		if withOutcomes {
+			c.MainCorrect = s
+		}
+		res.Conditions = append(res.Conditions, c)
+	}
+	return &Record{Kind: RobustnessKind, Name: spec.Name(), Config: spec, Results: res}
+}
+
+// TestTable2Statistics: Table2 of a main-only and a multi-task model on the same 20 images shows every
+// accuracy with its 95% Wilson interval and the multi-task model's exact McNemar p-value against the
+// main-only model per condition; without per-image outcomes the p-values are "–" and a note says why.
+func TestTable2Statistics(t *testing.T) {
+	mainOnly := ModelSpec{Dataset: "fashion-mnist", Arch: "lenet", Training: "natural", Budget: tiny, Seed: 1}
+	multi := mainOnly
+	multi.Aux = []string{"category"}
+	// clean: the multi-task model fixes 3 images and breaks none (b01 0, b10 3);
+	// PGD: it breaks image 9 and fixes images 10-17 (b01 1, b10 8).
+	ref := map[string]string{"clean": "11111111111111110000", "pgd": "11111111110000000000"}
+	mt := map[string]string{"clean": "11111111111111111110", "pgd": "11111111101111111100"}
+	recs := []*Record{robustnessRecord(mainOnly, ref, true), robustnessRecord(multi, mt, true)}
+	tab, err := Table2(recs, "fashion-mnist", "natural")
+	if err != nil {
+		t.Fatal(err)
+	}
+	md := tab.Markdown()
+	// Intervals: scipy.stats.binomtest(k, 20).proportion_ci(0.95, "wilson") for k = 16, 10, 19, 17.
+	// p-values: scipy.stats.binomtest(0, 3, 0.5).pvalue = 0.25 and binomtest(1, 9, 0.5).pvalue =
+	// 0.0390625.
+	for _, want := range []string{
+		"| Model | clean | PGD untargeted | p clean | p PGD untargeted |",
+		"| main only | 80.00 [58.40, 91.93] | 50.00 [29.93, 70.07] | – | – |",
+		"| main+category | 95.00 [76.39, 99.11] | 85.00 [63.96, 94.76] | 0.250 | 0.039 |",
+		"95% Wilson score interval (Wilson 1927) of the accuracy over the n = 20 test images",
+		"exact McNemar test",
+	} {
+		if !strings.Contains(md, want) {
+			t.Errorf("Table2 lacks %q:\n%s", want, md)
+		}
+	}
+	if strings.Contains(md, "predates") {
+		t.Errorf("Table2 of records with per-image outcomes says they predate them:\n%s", md)
+	}
+	if p, _ := tab.At("main+category", "p PGD untargeted"); math.Abs(p-0.0390625) > 1e-12 {
+		t.Errorf("p PGD untargeted = %.17g, want 0.0390625", p)
+	}
+	csv, err := tab.CSV()
+	if err != nil || !strings.HasPrefix(csv, "Model,clean,clean lo,clean hi,PGD untargeted,PGD untargeted lo,PGD untargeted hi,p clean,p PGD untargeted\n") ||
+		!strings.Contains(csv, "\nmain only,80.00,58.40,91.93,50.00,29.93,70.07,,\nmain+category,95.00,76.39,99.11,85.00,63.96,94.76,0.2") {
+		t.Errorf("CSV = %q, %v", csv, err)
+	}
+
+	// The main-only record predates per-image outcomes: intervals still (from the accuracy and n),
+	// p-values missing, and the note says why.
+	recs[0] = robustnessRecord(mainOnly, ref, false)
+	tab, err = Table2(recs, "fashion-mnist", "natural")
+	if err != nil {
+		t.Fatal(err)
+	}
+	md = tab.Markdown()
+	for _, want := range []string{
+		"| main only | 80.00 [58.40, 91.93] | 50.00 [29.93, 70.07] | – | – |",
+		"| main+category | 95.00 [76.39, 99.11] | 85.00 [63.96, 94.76] | – | – |",
+		"predates per-image outcomes (main_correct)",
+	} {
+		if !strings.Contains(md, want) {
+			t.Errorf("Table2 with an old record lacks %q:\n%s", want, md)
+		}
+	}
+}
+
+func TestConditionMainAccuracy(t *testing.T) {
+	c := Condition{Name: "pgd", TaskAccuracy: []float64{0.75}, MainCorrect: "1101"}
+	ok, err := c.MainOutcomes()
+	if err != nil || len(ok) != 4 || !ok[0] || ok[2] {
+		t.Errorf("MainOutcomes = %v, %v", ok, err)
+	}
+	if p, err := c.MainAccuracy(4); err != nil || p.K != 3 || p.N != 4 {
+		t.Errorf("MainAccuracy(4) = %+v, %v; want 3/4", p, err)
+	}
+	if _, err := c.MainAccuracy(5); err == nil || !strings.Contains(err.Error(), "4 per-image outcomes for 5 images") {
+		t.Errorf("MainAccuracy(5): error %v", err)
+	}
+	old := Condition{Name: "clean", TaskAccuracy: []float64{0.75}}
+	if ok, err := old.MainOutcomes(); ok != nil || err != nil {
+		t.Errorf("a record without outcomes: MainOutcomes = %v, %v; want nil, nil", ok, err)
+	}
+	if p, err := old.MainAccuracy(8); err != nil || p.K != 6 || p.N != 8 {
+		t.Errorf("MainAccuracy from the accuracy = %+v, %v; want 6/8", p, err)
+	}
+	if _, err := old.MainAccuracy(10); err == nil {
+		t.Errorf("accuracy 0.75 over 10 images: no error")
+	}
+	if _, err := (Condition{Name: "x", TaskAccuracy: []float64{0.5}, MainCorrect: "1101"}).MainAccuracy(4); err == nil || !strings.Contains(err.Error(), "TaskAccuracy 0.5") {
+		t.Errorf("outcomes that disagree with the accuracy: error %v", err)
+	}
+	if _, err := (Condition{Name: "x", MainCorrect: "1a"}).MainOutcomes(); err == nil {
+		t.Errorf("malformed MainCorrect: no error")
 	}
 }

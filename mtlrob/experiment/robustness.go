@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"math"
 	"reflect"
 	"time"
 
@@ -15,76 +16,105 @@ import (
 	"github.com/mtlrob/mtlrob/mtlrob/reject"
 )
 
-// Threat is the threat model of a dataset: the L∞ budget and the evaluation PGD's step (001 §IV-A:
-// MNIST eps 0.3, step 0.01; the 32x32 datasets 8/255, step 2/255; Fashion-MNIST eps 0.1 as Madry-style
-// training uses it, step 0.01).
-type Threat struct {
-	Eps   float64 `json:"eps"`
-	Alpha float64 `json:"alpha"`
-}
-
-// ThreatFor returns the dataset's threat model.
-func ThreatFor(dataset string) (Threat, error) {
-	switch dataset {
-	case "mnist":
-		return Threat{Eps: 0.3, Alpha: 0.01}, nil
-	case "fashion-mnist":
-		return Threat{Eps: 0.1, Alpha: 0.01}, nil
-	case "cifar10", "svhn", "gtsrb", "tinyimagenet":
-		return Threat{Eps: 8.0 / 255, Alpha: 2.0 / 255}, nil
-	}
-	return Threat{}, fmt.Errorf("experiment: no threat model for dataset %q", dataset)
-}
-
 // RobustnessKind is the Kind of robustness records.
 const RobustnessKind = "robustness"
 
 // Condition is the model's behaviour on one set of inputs: clean, or adversarial from one attack.
 type Condition struct {
-	Name         string    `json:"name"` // "clean", "pgd", "pgd-targeted", "cw", "adaptive"
+	Name         string    `json:"name"` // "clean", "pgd", "pgd-targeted", "cw", "adaptive", "worst-case"
 	Attack       string    `json:"attack,omitempty"`
 	Victim       string    `json:"victim,omitempty"`
 	TaskAccuracy []float64 `json:"task_accuracy"`
+	// MainCorrect is the main task's per-image outcome, one character per evaluated test image in
+	// order ('1' correct, '0' wrong; metric.EncodeOutcomes), so that two models evaluated on the same
+	// images can be compared by a paired test (metric.McNemar) from their records alone. Records
+	// written before it existed lack it (empty). Decode it with MainOutcomes.
+	MainCorrect string `json:"main_correct,omitempty"`
 	// Rejection reports the rejection module (001 Eq. 8) on clean inputs and on this condition's inputs,
 	// for k = 1 (the paper) and, with two or more auxiliary tasks, k = 2.
 	Rejection []reject.Report `json:"rejection,omitempty"`
 	Seconds   float64         `json:"seconds"`
 }
 
+// MainOutcomes decodes MainCorrect: whether the main task got each evaluated image right, or nil
+// (and no error) when the record predates per-image outcomes.
+func (c Condition) MainOutcomes() ([]bool, error) {
+	if c.MainCorrect == "" {
+		return nil, nil
+	}
+	ok, err := metric.DecodeOutcomes(c.MainCorrect)
+	if err != nil {
+		return nil, fmt.Errorf("experiment: condition %q: %w", c.Name, err)
+	}
+	return ok, nil
+}
+
+// MainAccuracy returns the main-task accuracy of the condition over the record's n images
+// (RobustnessResults.N) as a metric.Proportion with its 95% Wilson interval: counted from
+// MainCorrect when the record has it (its length must be n and its count agree with
+// TaskAccuracy[0]), else recovered from TaskAccuracy[0]
+// as accuracy·n correct images (an error when that is not a whole number: the accuracy was not
+// measured over n images).
+func (c Condition) MainAccuracy(n int) (metric.Proportion, error) {
+	ok, err := c.MainOutcomes()
+	switch {
+	case err != nil:
+		return metric.Proportion{}, err
+	case ok != nil && len(ok) != n:
+		return metric.Proportion{}, fmt.Errorf("experiment: condition %q: %d per-image outcomes for %d images", c.Name, len(ok), n)
+	case ok != nil:
+		p := metric.ProportionOf(ok)
+		if len(c.TaskAccuracy) > 0 && math.Abs(p.Value-c.TaskAccuracy[0]) > 1e-9 {
+			return metric.Proportion{}, fmt.Errorf("experiment: condition %q: per-image outcomes give accuracy %g, TaskAccuracy %g", c.Name, p.Value, c.TaskAccuracy[0])
+		}
+		return p, nil
+	case len(c.TaskAccuracy) == 0:
+		return metric.Proportion{}, fmt.Errorf("experiment: condition %q: no task accuracies", c.Name)
+	}
+	k := c.TaskAccuracy[0] * float64(n)
+	if math.Abs(k-math.Round(k)) > 1e-6 {
+		return metric.Proportion{}, fmt.Errorf("experiment: condition %q: main-task accuracy %g is not a count over %d images", c.Name, c.TaskAccuracy[0], n)
+	}
+	return metric.NewProportion(int(math.Round(k)), n), nil
+}
+
 // RobustnessResults is the Results part of a robustness record.
 type RobustnessResults struct {
-	Model      string      `json:"model"`
-	Tasks      []string    `json:"tasks"`
-	N          int         `json:"n"`
-	Threat     Threat      `json:"threat"`
-	Conditions []Condition `json:"conditions"`
+	Model string   `json:"model"`
+	Tasks []string `json:"tasks"`
+	N     int      `json:"n"`
+	// Threat is the dataset's threat model as the budget ran it (Budget.Threat); records written before
+	// attack.ThreatModel hold its eps and alpha only.
+	Threat     attack.ThreatModel `json:"threat"`
+	Conditions []Condition        `json:"conditions"`
+	// Sanity holds the checks of Carlini et al. (2019) run with the record (RunSanity); nil in records
+	// written before them.
+	Sanity *Sanity `json:"sanity,omitempty"`
 }
 
 // Given is the Target of an attack whose labels already are its targets (the host computed them).
 func Given(labels *Node, _ int) *Node { return labels }
 
 // EvalAttacks are the attacks of a robustness evaluation, as 001 Table 2 runs them on the main task:
-// gray-box PGD untargeted and targeted ((y+1) mod K), gray-box CW-L2, and the adaptive white-box attack
-// on the rejection module.
+// gray-box PGD untargeted and targeted ((y+1) mod K), gray-box CW-L2, from the dataset's threat model
+// as the budget runs it (Budget.Threat: the threat model's step counts unless the budget caps them).
 func EvalAttacks(dataset string, b Budget) (pgd, pgdTargeted attack.PGD, cw attack.CW, err error) {
-	th, err := ThreatFor(dataset)
+	th, err := b.Threat(dataset)
 	if err != nil {
 		return
 	}
-	pgd = attack.PGD{Eps: th.Eps, Alpha: th.Alpha, Steps: b.EvalPGDSteps}
+	pgd = th.PGD()
 	pgdTargeted = pgd
 	pgdTargeted.Target = attack.NextClass
-	if cw, err = attack.PaperCW(dataset); err != nil {
-		return
-	}
-	cw.BinarySteps, cw.MaxIterations = b.CWSearchSteps, b.CWIterations
+	cw = th.CW()
 	return
 }
 
 // LoadOrEvaluateRobustness returns the robustness record of the model spec names (reading it when it
 // exists with the same spec, else training or loading the model and evaluating it): per-task accuracy on
-// clean inputs and under gray-box PGD, targeted PGD and CW-L2, and, for multi-task models, the rejection
-// module and the adaptive attack against it.
+// clean inputs and under gray-box PGD, targeted PGD and CW-L2, the worst case over stronger attacks
+// (WorstCaseAttacks), for multi-task models the rejection module and the adaptive attack against it, and
+// the sanity checks of Carlini et al. (2019) (RunSanity, stored as Results.Sanity).
 //
 // The adaptive attack (a careful reviewer's first question): white-box over every head, targeted, with
 // the Total direction; the main head is driven to t = (y+1) mod K and each auxiliary head m to P_m(t), so
@@ -103,7 +133,10 @@ func LoadOrEvaluateRobustness(env Env, spec ModelSpec) (*Record, error) {
 	if err != nil {
 		return nil, err
 	}
-	th, _ := ThreatFor(spec.Dataset)
+	th, err := spec.Budget.Threat(spec.Dataset)
+	if err != nil {
+		return nil, err
+	}
 	pgd, pgdT, cw, err := EvalAttacks(spec.Dataset, spec.Budget)
 	if err != nil {
 		return nil, err
@@ -123,6 +156,29 @@ func LoadOrEvaluateRobustness(env Env, spec ModelSpec) (*Record, error) {
 		}
 		modules = append(modules, mod)
 	}
+	// record completes c with the accuracies and rejection reports of the predictions preds on the
+	// attack set, and appends it.
+	record := func(c Condition, preds [][]int32, t0 time.Time) error {
+		var err error
+		if c.TaskAccuracy, err = metric.TaskAccuracies(preds, labels); err != nil {
+			return err
+		}
+		mainOK, err := metric.Outcomes(preds[0], labels[0])
+		if err != nil {
+			return err
+		}
+		c.MainCorrect = metric.EncodeOutcomes(mainOK)
+		for _, mod := range modules {
+			r, err := mod.Evaluate(test.Labels, clean, preds)
+			if err != nil {
+				return err
+			}
+			c.Rejection = append(c.Rejection, r)
+		}
+		c.Seconds = time.Since(t0).Seconds()
+		out.Conditions = append(out.Conditions, c)
+		return nil
+	}
 	condition := func(name string, atk attack.Attack, victim attack.Victim, runLabels [][]int32) error {
 		t0 := time.Now()
 		c := Condition{Name: name}
@@ -137,19 +193,7 @@ func LoadOrEvaluateRobustness(env Env, spec ModelSpec) (*Record, error) {
 				return err
 			}
 		}
-		if c.TaskAccuracy, err = metric.TaskAccuracies(preds, labels); err != nil {
-			return err
-		}
-		for _, mod := range modules {
-			r, err := mod.Evaluate(test.Labels, clean, preds)
-			if err != nil {
-				return err
-			}
-			c.Rejection = append(c.Rejection, r)
-		}
-		c.Seconds = time.Since(t0).Seconds()
-		out.Conditions = append(out.Conditions, c)
-		return nil
+		return record(c, preds, t0)
 	}
 	if err := condition("clean", nil, attack.Victim{}, nil); err != nil {
 		return nil, err
@@ -162,6 +206,15 @@ func LoadOrEvaluateRobustness(env Env, spec ModelSpec) (*Record, error) {
 			return nil, err
 		}
 	}
+	t0 := time.Now()
+	worst := WorstCaseAttacks(th, spec.Budget)
+	wc, err := m.worstCase(env, test, labels, clean, worst, gray, spec.Seed)
+	if err != nil {
+		return nil, err
+	}
+	if err := record(Condition{Name: "worst-case", Attack: worstCaseName(worst), Victim: gray.String()}, wc, t0); err != nil {
+		return nil, err
+	}
 	if len(m.Tasks.Aux) > 0 {
 		targets := make([][]int32, len(labels))
 		targets[0] = attack.NextClassLabels(test.Labels, len(m.Tasks.Main.ClassNames))
@@ -170,10 +223,13 @@ func LoadOrEvaluateRobustness(env Env, spec ModelSpec) (*Record, error) {
 				return nil, err
 			}
 		}
-		adaptive := attack.PGD{Eps: th.Eps, Alpha: th.Alpha, Steps: spec.Budget.EvalPGDSteps, Direction: attack.Total{}, Target: Given}
+		adaptive := attack.PGD{Eps: th.Eps, Alpha: th.Alpha, Steps: th.Steps, Direction: attack.Total{}, Target: Given}
 		if err := condition("adaptive", adaptive, attack.WhiteBox(m.Net), targets); err != nil {
 			return nil, err
 		}
+	}
+	if out.Sanity, err = m.RunSanity(env, test, labels, clean, th, spec.Seed); err != nil {
+		return nil, err
 	}
 	rec = &Record{Kind: RobustnessKind, Name: spec.Name(), Provenance: NewProvenance(spec.Seed, env.BackendLine),
 		Config: spec, Results: out, Seconds: time.Since(start).Seconds()}
@@ -214,10 +270,11 @@ func (m *Model) attackImages(env Env, ds *datasets.Dataset, atk attack.Attack, v
 	return adv, nil
 }
 
-// attackSet returns the first n test examples of the model's dataset (all of them when there are fewer)
-// and their labels for every task: the examples every attack of a record runs on.
+// attackSet returns the first n test examples of the model's dataset (all of them when n is 0, as
+// Budget.AttackExamples says, or when there are fewer) and their labels for every task: the examples
+// every attack of a record runs on.
 func (m *Model) attackSet(n int) (*datasets.Dataset, [][]int32, error) {
-	test, err := m.Test.Head(min(n, m.Test.N))
+	test, err := m.Test.Head(m.Spec.Budget.attackExamples(m.Test.N))
 	if err != nil {
 		return nil, nil, err
 	}

@@ -146,14 +146,14 @@ type SearchCandidate struct {
 type SearchResults struct {
 	// Confusion is the confusion matrix of the short single-task run on the first ConfusionExamples
 	// training examples (rows the true class, columns the prediction), ConfusionAccuracy its accuracy there.
-	Confusion         [][]float64       `json:"confusion"`
-	ConfusionAccuracy float64           `json:"confusion_accuracy"`
-	Classes           []string          `json:"classes"`
-	Threat            Threat            `json:"threat"`
-	Attack            string            `json:"attack"`   // the evaluation attack of the robust accuracy (gray-box)
-	N                 int               `json:"n"`        // test examples of the robust accuracy
-	Training          string            `json:"training"` // "pgd-at"
-	Candidates        []SearchCandidate `json:"candidates"`
+	Confusion         [][]float64        `json:"confusion"`
+	ConfusionAccuracy float64            `json:"confusion_accuracy"`
+	Classes           []string           `json:"classes"`
+	Threat            attack.ThreatModel `json:"threat"`
+	Attack            string             `json:"attack"`   // the evaluation attack of the robust accuracy (gray-box)
+	N                 int                `json:"n"`        // test examples of the robust accuracy
+	Training          string             `json:"training"` // "pgd-at"
+	Candidates        []SearchCandidate  `json:"candidates"`
 	// Correlations are 003 Table 3 for this search: each proxy against the trained candidates' robust
 	// accuracy, Pearson and Spearman with p-values.
 	Correlations []metric.ProxyCorrelation `json:"correlations"`
@@ -221,7 +221,7 @@ func LoadOrSearchTasks(env Env, spec SearchSpec) (*Record, error) {
 		return nil, err
 	}
 	out := SearchResults{Classes: s.main.Main.ClassNames, Threat: s.threat, Attack: s.pgd.Name() + " gray-box", Training: "pgd-at",
-		N: min(spec.Budget.AttackExamples, s.testDS.N)}
+		N: spec.Budget.attackExamples(s.testDS.N)}
 
 	// 1. The confusion matrix of a short single-task run.
 	if out.Confusion, out.ConfusionAccuracy, err = s.confusion(); err != nil {
@@ -329,7 +329,7 @@ type searcher struct {
 	builtin            task.Set // the dataset's hand-made tasks
 	trainDS, testDS    *datasets.Dataset
 	probe, confusionDS *datasets.Dataset
-	threat             Threat
+	threat             attack.ThreatModel
 	pgd                attack.PGD
 	quietEnv           Env // the candidates' models: records in the cache, no progress bars
 	shape              [3]int
@@ -348,7 +348,7 @@ func newSearcher(env Env, spec SearchSpec) (*searcher, error) {
 	if err != nil {
 		return nil, err
 	}
-	th, err := ThreatFor(spec.Dataset)
+	th, err := spec.Budget.Threat(spec.Dataset)
 	if err != nil {
 		return nil, err
 	}
@@ -357,7 +357,7 @@ func newSearcher(env Env, spec SearchSpec) (*searcher, error) {
 		return nil, err
 	}
 	// The proxies' probe: test examples after the ones robust accuracy is measured on, when there are enough.
-	lo := min(spec.Budget.AttackExamples, testDS.N)
+	lo := spec.Budget.attackExamples(testDS.N)
 	if testDS.N-lo < spec.Size.ProbeExamples {
 		lo = 0
 	}

@@ -75,7 +75,11 @@ func SearchCorrelationTable(rec *Record) (*metric.Table, error) {
 		return nil, fmt.Errorf("experiment: %s: no proxy correlations (fewer than 3 trained candidates?)", rec.Name)
 	}
 	spec, _, _ := searchOf(rec)
-	t, err := metric.ProxyTable(fmt.Sprintf("Proxies vs main-task accuracy under gray-box PGD-%d after PGD-AT (%s)", spec.Budget.EvalPGDSteps, rec.Name), res.Correlations)
+	steps := res.Threat.Steps // the PGD the search ran; records made before it was stored: the budget's
+	if steps == 0 {
+		steps = spec.Budget.EvalPGDSteps
+	}
+	t, err := metric.ProxyTable(fmt.Sprintf("Proxies vs main-task accuracy under gray-box PGD-%d after PGD-AT (%s)", steps, rec.Name), res.Correlations)
 	if err != nil {
 		return nil, err
 	}

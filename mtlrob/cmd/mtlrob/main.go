@@ -367,6 +367,11 @@ func runEval(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	fmt.Fprintf(stdout, "%s record %s (%.0f s)\n", rec.Kind, experiment.RecordPath(e.ResultsDir, rec), rec.Seconds)
+	if res, ok := experiment.As[experiment.RobustnessResults](rec.Results); ok {
+		for _, c := range res.Sanity.Failed() {
+			fmt.Fprintf(stdout, "sanity check (Carlini et al. 2019) %s\n", c)
+		}
+	}
 	return nil
 }
 
