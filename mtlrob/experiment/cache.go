@@ -56,10 +56,15 @@ func LoadOrRunNatural(resultsDir string, backend compute.Backend, backendLine st
 	}
 	var why string
 	switch rec, err := ReadNatural(path); {
-	case err == nil && SameNaturalRun(rec.Config.(NaturalSpec), spec):
-		return rec, nil
 	case err == nil:
-		why = "its record was made with another configuration"
+		use, err := useStored(rec, SameNaturalRun(rec.Config.(NaturalSpec), spec), spec.Budget.Name, backendLine)
+		if err != nil {
+			return nil, err
+		}
+		if use {
+			return rec, nil
+		}
+		why = "its record is stale (its configuration or the code changed since)"
 	case errors.Is(err, fs.ErrNotExist):
 		why = "no record"
 	default:

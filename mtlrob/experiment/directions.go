@@ -61,7 +61,7 @@ type DirectionsResults struct {
 // attack on every head with each of Directions, in 004's I-FGSM form (no random start, step eps/steps,
 // Budget.DirectionSteps steps), at every budget of EpsScale, scored by per-task accuracy and ARP.
 func LoadOrCompareDirections(env Env, spec ModelSpec) (*Record, error) {
-	rec, path, err := loadStored[DirectionsResults](env.ResultsDir, DirectionsKind, spec)
+	rec, path, err := loadStored[DirectionsResults](env, DirectionsKind, spec)
 	if rec != nil || err != nil {
 		return rec, err
 	}

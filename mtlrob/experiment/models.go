@@ -163,15 +163,19 @@ func LoadOrTrain(env Env, spec ModelSpec) (*Model, error) {
 	var res ModelResults
 	rec := &Record{Config: &stored, Results: &res}
 	switch err := ReadJSON(recPath, rec); {
-	case err == nil && reflect.DeepEqual(stored, spec):
+	case err == nil:
+		rec.Config, rec.Results = stored, res
+		use, err := useStored(rec, reflect.DeepEqual(stored, spec), spec.Budget.Name, env.BackendLine)
+		if err != nil {
+			return nil, err
+		}
 		store := model.NewStore()
-		if ok, err := training.Restore(store, finalDir); err == nil && ok {
-			rec.Config, rec.Results = stored, res
+		if ok, err := training.Restore(store, finalDir); use && err == nil && ok {
 			m.Store, m.Record = store, rec
 			return m, nil
 		}
-		// The record exists but its weights are not cached here (a fresh clone): train again.
-	case err != nil && !errors.Is(err, fs.ErrNotExist):
+		// Stale under the recompute policy, or its weights are not cached here (a fresh clone): train.
+	case !errors.Is(err, fs.ErrNotExist):
 		return nil, fmt.Errorf("%w (remove the file to recompute it)", err)
 	}
 

@@ -28,6 +28,9 @@ type Provenance struct {
 	Platform    string            `json:"platform"`
 	CPUs        int               `json:"cpus"`
 	Time        string            `json:"time"`
+	// Fingerprint identifies the code and backend family the record was computed with (nil outside the
+	// repository, where it cannot be computed); see CodeFingerprint and StaleRecords.
+	Fingerprint *Fingerprint `json:"fingerprint,omitempty"`
 }
 
 // NewProvenance fills in everything but the seed and backend line from the running binary and the
@@ -47,6 +50,9 @@ func NewProvenance(seed int64, backend string) Provenance {
 		}
 	}
 	p.GitRevision = gitRevision()
+	if fp, err := CodeFingerprint(backend); err == nil {
+		p.Fingerprint = &fp
+	}
 	return p
 }
 
@@ -85,6 +91,10 @@ type Record struct {
 	Config     any        `json:"config"`
 	Results    any        `json:"results"`
 	Seconds    float64    `json:"seconds"` // wall time of the run
+	// Stale lists why a record that was read is no longer what the current code and configuration
+	// would compute (empty when it is current). It is set on reading, under the "keep" policy of
+	// StaleEnv, and never written: renderers mark such records.
+	Stale []string `json:"-"`
 }
 
 // As returns v as a T when it holds a T or a non-nil *T. A Record's Config and Results hold values as
@@ -133,6 +143,9 @@ func WriteJSON(path string, v any) error {
 	}
 	return nil
 }
+
+// jsonUnmarshalLoose decodes data into v, ignoring unknown fields.
+func jsonUnmarshalLoose(data []byte, v any) error { return json.Unmarshal(data, v) }
 
 // ReadJSON decodes the JSON file at path into v, rejecting unknown fields so that a record written by
 // another version of the workbench is noticed rather than half-read.

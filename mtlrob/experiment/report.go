@@ -52,9 +52,43 @@ func readKind(resultsDir, kind string, zero func() (any, any)) ([]*Record, error
 		}
 		// Records in memory hold values, as the LoadOr functions return them.
 		rec.Config, rec.Results = reflect.ValueOf(cfg).Elem().Interface(), reflect.ValueOf(res).Elem().Interface()
+		markStale(rec)
 		recs = append(recs, rec)
 	}
 	return recs, nil
+}
+
+// markStale sets rec.Stale from its code fingerprint (the backend family is not compared when
+// rendering: that is the stale listing's business). Outside the repository nothing is marked.
+func markStale(rec *Record) {
+	current, err := CodeFingerprint("")
+	if err != nil {
+		return
+	}
+	current.Backend = ""
+	p := rec.Provenance
+	if p.Fingerprint != nil {
+		fp := *p.Fingerprint
+		fp.Backend = ""
+		p.Fingerprint = &fp
+	}
+	rec.Stale = CheckFingerprint(p, current)
+}
+
+// staleNotes is the footnote of a table drawn from recs that names its stale records.
+func staleNotes(recs []*Record) []string {
+	var names []string
+	for _, r := range recs {
+		if len(r.Stale) > 0 {
+			names = append(names, r.Name)
+		}
+	}
+	if len(names) == 0 {
+		return nil
+	}
+	return []string{fmt.Sprintf("STALE: %d of the %d records behind this table were computed by other code (%s); "+
+		"`mtlrob stale` lists why, `MTLROB_STALE=recompute make figures` recomputes them.", len(names), len(recs),
+		strings.Join(names, ", "))}
 }
 
 // Select keeps the records whose model spec satisfies keep.
@@ -444,6 +478,7 @@ func RenderTables(resultsDir, outDir string) (string, error) {
 	})
 	for _, g := range keys {
 		recs, suffix := groups[g], fmt.Sprintf("%s_%s_seed%d", g.dataset, g.budget, g.seed)
+		first := len(tables)
 		for _, training := range Trainings {
 			if len(Select(recs, func(s ModelSpec) bool { return s.Training == training })) == 0 {
 				continue
@@ -471,12 +506,16 @@ func RenderTables(resultsDir, outDir string) (string, error) {
 		if len(st.Rows) > 0 {
 			tables, names = append(tables, st), append(names, "sanity_"+suffix)
 		}
+		for _, t := range tables[first:] {
+			t.Notes = append(t.Notes, staleNotes(recs)...)
+		}
 	}
 	for _, r := range dirs {
 		t, err := ARPTable(r)
 		if err != nil {
 			return "", err
 		}
+		t.Notes = append(t.Notes, staleNotes([]*Record{r})...)
 		tables, names = append(tables, t), append(names, "arp_"+r.Name)
 	}
 	if err := os.MkdirAll(outDir, 0o755); err != nil {
@@ -484,6 +523,16 @@ func RenderTables(resultsDir, outDir string) (string, error) {
 	}
 	var md strings.Builder
 	md.WriteString("# Tables rendered from the records in figures/results\n\n")
+	nStale := 0
+	for _, r := range append(append([]*Record(nil), rob...), dirs...) {
+		if len(r.Stale) > 0 {
+			nStale++
+		}
+	}
+	if nStale > 0 {
+		fmt.Fprintf(&md, "**%d of %d records are stale** (computed by other code than the current tree's); each "+
+			"table names its stale records under it.\n\n", nStale, len(rob)+len(dirs))
+	}
 	for i, t := range tables {
 		md.WriteString(t.Markdown())
 		md.WriteString("\n")

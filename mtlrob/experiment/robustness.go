@@ -120,7 +120,7 @@ func EvalAttacks(dataset string, b Budget) (pgd, pgdTargeted attack.PGD, cw atta
 // the Total direction; the main head is driven to t = (y+1) mod K and each auxiliary head m to P_m(t), so
 // the hidden heads agree with the wrong main prediction and the rejection rule sees no contradiction.
 func LoadOrEvaluateRobustness(env Env, spec ModelSpec) (*Record, error) {
-	rec, path, err := loadStored[RobustnessResults](env.ResultsDir, RobustnessKind, spec)
+	rec, path, err := loadStored[RobustnessResults](env, RobustnessKind, spec)
 	if rec != nil || err != nil {
 		return rec, err
 	}
@@ -285,20 +285,31 @@ func (m *Model) attackSet(n int) (*datasets.Dataset, [][]int32, error) {
 	return test, labels, nil
 }
 
-// loadStored reads the record of kind for spec under resultsDir into results (a pointer). It returns
-// the record when it exists and was made with the same spec, nil when it is missing or stale (to be
-// recomputed), and an error when it exists but cannot be read (never silently overwritten).
-func loadStored[R any](resultsDir, kind string, spec ModelSpec) (*Record, string, error) {
-	path := RecordPath(resultsDir, &Record{Kind: kind, Name: spec.Name()})
+// loadStored reads the record of kind for spec under env.ResultsDir into results (a pointer). It returns
+// the record when it exists, was made with the same spec and its code fingerprint is current; nil when
+// it is missing, or stale under the "recompute" policy (StaleEnv), to be recomputed; the stale record,
+// with its Stale reasons, under the "keep" policy; and an error when it exists but cannot be read (never
+// silently overwritten).
+func loadStored[R any](env Env, kind string, spec ModelSpec) (*Record, string, error) {
+	path := RecordPath(env.ResultsDir, &Record{Kind: kind, Name: spec.Name()})
 	var stored ModelSpec
 	var res R
 	rec := &Record{Config: &stored, Results: &res}
 	switch err := ReadJSON(path, rec); {
-	case err == nil && reflect.DeepEqual(stored, spec):
+	case err == nil:
 		rec.Config, rec.Results = stored, res
+		use, err := usable(env, rec, stored, spec)
+		if err != nil || !use {
+			return nil, path, err
+		}
 		return rec, path, nil
-	case err != nil && !errors.Is(err, fs.ErrNotExist):
+	case !errors.Is(err, fs.ErrNotExist):
 		return nil, path, fmt.Errorf("%w (remove the file to recompute it)", err)
 	}
 	return nil, path, nil
+}
+
+// usable decides whether a stored record of spec is used (see useStored).
+func usable(env Env, rec *Record, stored, spec ModelSpec) (bool, error) {
+	return useStored(rec, reflect.DeepEqual(stored, spec), spec.Budget.Name, env.BackendLine)
 }

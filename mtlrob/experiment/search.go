@@ -201,10 +201,12 @@ func LoadOrSearchTasks(env Env, spec SearchSpec) (*Record, error) {
 	var res SearchResults
 	rec := &Record{Config: &stored, Results: &res}
 	switch err := ReadJSON(path, rec); {
-	case err == nil && reflect.DeepEqual(stored, spec):
+	case err == nil:
 		rec.Config, rec.Results = stored, res
-		return rec, nil
-	case err != nil && !errors.Is(err, fs.ErrNotExist):
+		if use, err := useStored(rec, reflect.DeepEqual(stored, spec), spec.Budget.Name, env.BackendLine); err != nil || use {
+			return rec, err
+		}
+	case !errors.Is(err, fs.ErrNotExist):
 		return nil, fmt.Errorf("%w (remove the file to recompute it)", err)
 	}
 	if err := spec.check(); err != nil {

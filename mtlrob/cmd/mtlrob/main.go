@@ -6,6 +6,7 @@
 //	mtlrob grid [flags]                 train and evaluate the paper grid, one record per cell
 //	mtlrob eval [flags]                 evaluate one model (trains it first when needed)
 //	mtlrob tables [flags]               render tables from the records
+//	mtlrob stale [flags]                list the records the current code would compute differently; exit 1 if any
 //
 // Run "mtlrob <command> -h" for the flags of a command. Errors are one line on stderr and exit status 1
 // (2 for bad usage).
@@ -54,6 +55,7 @@ var commands = []struct {
 	{"grid", "train and evaluate the models of the paper grid (skips cells whose record exists)", runGrid},
 	{"eval", "evaluate one model: robustness (with rejection) or the attack-direction comparison", runEval},
 	{"tables", "render the Markdown and CSV tables from the records", runTables},
+	{"stale", "list the stale records (code, backend or dirty tree); exit status 1 when there is one", runStale},
 }
 
 func run(args []string, stdout, stderr io.Writer) error {
@@ -387,6 +389,38 @@ func runTables(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	fmt.Fprint(stdout, md)
+	return nil
+}
+
+// errStale is the error of a stale listing that found stale records.
+var errStale = errors.New("stale records")
+
+func runStale(args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("stale", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	out := fs.String("out", "figures", "figures directory: checks every record under <out>/results/")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	_, line, err := xla.Default()
+	if err != nil {
+		return err
+	}
+	current, err := experiment.CodeFingerprint(line)
+	if err != nil {
+		return err
+	}
+	stale, n, err := experiment.StaleRecords(filepath.Join(*out, "results"), line)
+	if err != nil {
+		return err
+	}
+	for _, s := range stale {
+		fmt.Fprintf(stdout, "%s: %s\n", s.Path, strings.Join(s.Reasons, "; "))
+	}
+	fmt.Fprintf(stdout, "%d of %d records stale (current: %s)\n", len(stale), n, current)
+	if len(stale) > 0 {
+		return fmt.Errorf("%w: %d of %d (recompute them with MTLROB_STALE=recompute make figures)", errStale, len(stale), n)
+	}
 	return nil
 }
 

@@ -1,0 +1,253 @@
+package experiment
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+
+	"github.com/mtlrob/mtlrob/datasets"
+)
+
+// FingerprintRoot is the package whose build dependencies make up a record's code fingerprint: every
+// record kind is computed by package experiment from the packages it imports (datasets, task, arch,
+// attack, training, reject, metric, xla), so a change to any of their non-test Go files, or to go.sum
+// (the versions of GoMLX, gonum and the rest), changes the fingerprint of every record.
+const FingerprintRoot = datasets.ModulePath + "/mtlrob/experiment"
+
+// StaleEnv names the environment variable of the stale-record policy: "recompute" (a stale record is
+// computed again, as a missing one) or "keep" (it is used as it is, marked stale wherever it is shown).
+// Unset: "recompute" on the quick budget, "keep" on standard and paper, whose records take hours.
+const StaleEnv = "MTLROB_STALE"
+
+// Fingerprint identifies the code and backend a record was computed with.
+type Fingerprint struct {
+	// Code is the SHA-256 (first 16 hex digits) of go.sum and of the path and content of every non-test
+	// Go file (and embedded file) of this module's packages that FingerprintRoot is built from.
+	Code string `json:"code"`
+	// Backend is the backend family: "xla:cpu", "xla:cuda", "go", ... (the first word of the backend
+	// line); float results differ between families in the last bits.
+	Backend string `json:"backend"`
+	// Dirty is set when one of those files, or go.sum, had uncommitted changes: the record cannot be
+	// reproduced from any revision and is never committed (TestCommittedRecordsAreClean).
+	Dirty bool `json:"dirty,omitempty"`
+	// Files is the number of files hashed.
+	Files int `json:"files"`
+}
+
+// String is "code 1a2b... on xla:cpu" (with ", dirty" when so).
+func (f Fingerprint) String() string {
+	s := "code " + f.Code + " on " + f.Backend
+	if f.Dirty {
+		s += ", dirty"
+	}
+	return s
+}
+
+var (
+	codeOnce  sync.Once
+	codeFP    Fingerprint
+	codeFPErr error
+)
+
+// CodeFingerprint returns the fingerprint of the code in the repository's working tree (computed once
+// per process; it runs `go list -deps` in the repository root) and the given backend line's family. It
+// fails outside the repository or without the go command.
+func CodeFingerprint(backendLine string) (Fingerprint, error) {
+	codeOnce.Do(func() { codeFP, codeFPErr = computeCodeFingerprint() })
+	fp := codeFP
+	fp.Backend = BackendFamily(backendLine)
+	return fp, codeFPErr
+}
+
+// BackendFamily is the first word of a backend line ("xla:cpu (plugin ..., simd=on)" -> "xla:cpu").
+func BackendFamily(line string) string {
+	if f := strings.Fields(line); len(f) > 0 {
+		return f[0]
+	}
+	return "unknown"
+}
+
+// RepoRoot is the repository root: the first directory at or above the working directory whose go.mod
+// declares this module.
+func RepoRoot() (string, error) {
+	wd, err := os.Getwd()
+	if err != nil {
+		return "", err
+	}
+	for d := wd; ; d = filepath.Dir(d) {
+		if declaresModule(filepath.Join(d, "go.mod"), datasets.ModulePath) {
+			return d, nil
+		}
+		if filepath.Dir(d) == d {
+			return "", fmt.Errorf("experiment: no go.mod of %s at or above %s", datasets.ModulePath, wd)
+		}
+	}
+}
+
+func computeCodeFingerprint() (Fingerprint, error) {
+	root, err := RepoRoot()
+	if err != nil {
+		return Fingerprint{}, err
+	}
+	cmd := exec.Command("go", "list", "-deps", "-f",
+		`{{if .Module}}{{if .Module.Main}}{{.Dir}}{{range .GoFiles}} {{.}}{{end}}{{range .EmbedFiles}} {{.}}{{end}}{{end}}{{end}}`,
+		FingerprintRoot)
+	cmd.Dir = root
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		return Fingerprint{}, fmt.Errorf("experiment: fingerprint: go list -deps %s: %v: %s", FingerprintRoot, err, stderr.String())
+	}
+	var files []string
+	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+		f := strings.Fields(line)
+		if len(f) < 2 {
+			continue
+		}
+		rel, err := filepath.Rel(root, f[0])
+		if err != nil {
+			return Fingerprint{}, err
+		}
+		for _, name := range f[1:] {
+			files = append(files, filepath.ToSlash(filepath.Join(rel, name)))
+		}
+	}
+	files = append(files, "go.sum")
+	sort.Strings(files)
+	h := sha256.New()
+	for _, rel := range files {
+		data, err := os.ReadFile(filepath.Join(root, rel))
+		if err != nil && !(rel == "go.sum" && errors.Is(err, fs.ErrNotExist)) {
+			return Fingerprint{}, fmt.Errorf("experiment: fingerprint: %w", err)
+		}
+		sum := sha256.Sum256(data)
+		fmt.Fprintf(h, "%s %x\n", rel, sum)
+	}
+	fp := Fingerprint{Code: hex.EncodeToString(h.Sum(nil))[:16], Files: len(files)}
+	// Dirty: any of those files differs from HEAD (git unavailable: not known to be clean, so dirty).
+	st := exec.Command("git", append([]string{"status", "--porcelain", "--untracked-files=all", "--"}, files...)...)
+	st.Dir = root
+	if o, err := st.Output(); err != nil || len(bytes.TrimSpace(o)) > 0 {
+		fp.Dirty = true
+	}
+	return fp, nil
+}
+
+// Staleness says whether a stored record still describes what the current code would compute.
+type Staleness struct {
+	Path    string `json:"path"`
+	Kind    string `json:"kind"`
+	Name    string `json:"name"`
+	Reasons []string
+}
+
+// Stale reports whether there is any reason.
+func (s Staleness) Stale() bool { return len(s.Reasons) > 0 }
+
+// CheckFingerprint compares a record's provenance with the current fingerprint: the reasons it is
+// stale (none when current).
+func CheckFingerprint(p Provenance, current Fingerprint) []string {
+	var why []string
+	switch {
+	case p.Fingerprint == nil:
+		why = append(why, "no code fingerprint (written before records had one)")
+	default:
+		if p.Fingerprint.Code != current.Code {
+			why = append(why, fmt.Sprintf("code changed since (%s there, %s now)", p.Fingerprint.Code, current.Code))
+		}
+		if p.Fingerprint.Backend != current.Backend {
+			why = append(why, fmt.Sprintf("computed on %s, the backend now is %s", p.Fingerprint.Backend, current.Backend))
+		}
+		if p.Fingerprint.Dirty {
+			why = append(why, "computed from uncommitted code")
+		}
+	}
+	return why
+}
+
+// keepStale is the stale-record policy for a budget (see StaleEnv).
+func keepStale(budget string) (bool, error) {
+	switch v := os.Getenv(StaleEnv); v {
+	case "keep":
+		return true, nil
+	case "recompute":
+		return false, nil
+	case "":
+		return budget != "quick", nil
+	default:
+		return false, fmt.Errorf("experiment: $%s=%q: want keep or recompute", StaleEnv, v)
+	}
+}
+
+// provenanceOnly decodes just the kind, name and provenance of a record.
+type provenanceOnly struct {
+	Kind       string     `json:"kind"`
+	Name       string     `json:"name"`
+	Provenance Provenance `json:"provenance"`
+}
+
+// StaleRecords checks every record under resultsDir (<kind>/<name>.json) against the current code and
+// the backend line's family, and returns the stale ones (each with its reasons) and the number checked.
+// A record that cannot be decoded is an error naming its file.
+func StaleRecords(resultsDir, backendLine string) ([]Staleness, int, error) {
+	current, err := CodeFingerprint(backendLine)
+	if err != nil {
+		return nil, 0, err
+	}
+	var stale []Staleness
+	n := 0
+	err = filepath.WalkDir(resultsDir, func(path string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() || filepath.Ext(path) != ".json" || strings.HasPrefix(d.Name(), ".") {
+			return err
+		}
+		data, err := os.ReadFile(path)
+		if err != nil {
+			return fmt.Errorf("experiment: %w", err)
+		}
+		var rec provenanceOnly
+		if err := jsonUnmarshalLoose(data, &rec); err != nil {
+			return fmt.Errorf("experiment: %s: %w", path, err)
+		}
+		n++
+		if why := CheckFingerprint(rec.Provenance, current); len(why) > 0 {
+			stale = append(stale, Staleness{Path: path, Kind: rec.Kind, Name: rec.Name, Reasons: why})
+		}
+		return nil
+	})
+	if errors.Is(err, fs.ErrNotExist) {
+		err = nil
+	}
+	return stale, n, err
+}
+
+// useStored decides whether a stored record is used instead of computing it again: yes when it was made
+// with the same configuration (sameConfig) and its code fingerprint is current; when not, yes with
+// rec.Stale set to the reasons under the "keep" policy of StaleEnv for the budget, no under "recompute".
+func useStored(rec *Record, sameConfig bool, budget, backendLine string) (bool, error) {
+	var why []string
+	if !sameConfig {
+		why = append(why, "its configuration differs from the current "+budget+" budget's")
+	}
+	if current, err := CodeFingerprint(backendLine); err == nil {
+		why = append(why, CheckFingerprint(rec.Provenance, current)...)
+	}
+	if len(why) == 0 {
+		return true, nil
+	}
+	keep, err := keepStale(budget)
+	if err != nil || !keep {
+		return false, err
+	}
+	rec.Stale = why
+	return true, nil
+}
