@@ -57,14 +57,18 @@ func LoadOrRunNatural(resultsDir string, backend compute.Backend, backendLine st
 	var why string
 	switch rec, err := ReadNatural(path); {
 	case err == nil:
-		use, err := useStored(rec, SameNaturalRun(rec.Config.(NaturalSpec), spec), spec.Budget.Name, backendLine)
+		same := SameNaturalRun(rec.Config.(NaturalSpec), spec)
+		use, err := useStored(rec, same, spec.Budget.Name, backendLine)
 		if err != nil {
 			return nil, err
 		}
 		if use {
 			return rec, nil
 		}
-		why = "its record is stale (its configuration or the code changed since)"
+		why = "its record was made with another configuration"
+		if same {
+			why = "its record was made by other code (see mtlrob stale)"
+		}
 	case errors.Is(err, fs.ErrNotExist):
 		why = "no record"
 	default:
@@ -111,6 +115,7 @@ func SameNaturalRun(a, b NaturalSpec) bool {
 }
 
 // naturalBudget is the part of a budget that RunNatural reads (Data and the training config).
-func naturalBudget(b Budget) [7]any {
-	return [7]any{b.Name, b.TrainExamples, b.TestExamples, b.Steps, b.BatchSize, b.EvalEvery, b.EvalExamples}
+func naturalBudget(b Budget) [12]any {
+	return [12]any{b.Name, b.TrainExamples, b.TestExamples, b.Steps, b.BatchSize, b.EvalEvery, b.EvalExamples,
+		b.Optimizer, b.LearningRate, b.Momentum, b.WeightDecay, b.LRDecayAt}
 }

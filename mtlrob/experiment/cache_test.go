@@ -24,7 +24,7 @@ func storedRecord(t *testing.T, dir string, spec NaturalSpec) (*Record, string) 
 		t.Fatal(err)
 	}
 	sc := training.Scores{Tasks: set.Names(), Loss: make([]float64, len(set.Names())), Accuracy: make([]float64, len(set.Names())), N: 7}
-	rec := &Record{Kind: NaturalKind, Name: spec.Name(set), Provenance: NewProvenance(spec.Seed, "test"), Config: spec,
+	rec := &Record{Kind: NaturalKind, Name: spec.Name(set), Provenance: NewProvenance(spec.Seed, ""), Config: spec,
 		Results: NaturalResults{Tasks: set.Names(), Final: sc, Curve: training.Curve{Step: []int{1}, Train: []training.Scores{sc}, Test: []training.Scores{sc}}}}
 	path := RecordPath(dir, rec)
 	if err := WriteJSON(path, rec); err != nil {

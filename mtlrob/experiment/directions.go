@@ -74,7 +74,7 @@ func LoadOrCompareDirections(env Env, spec ModelSpec) (*Record, error) {
 	if err != nil {
 		return nil, err
 	}
-	test, labels, err := m.attackSet(spec.Budget.AttackExamples)
+	test, labels, err := m.attackSet(spec.Budget.heavyExamples())
 	if err != nil {
 		return nil, err
 	}

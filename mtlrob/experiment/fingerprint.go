@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -23,9 +24,15 @@ import (
 // (the versions of GoMLX, gonum and the rest), changes the fingerprint of every record.
 const FingerprintRoot = datasets.ModulePath + "/mtlrob/experiment"
 
+// RenderOnlyFiles are the files of package experiment that only read, check or render records (tables,
+// the search report, this file): they never change what a record holds, so they are left out of the
+// fingerprint, and improving a table does not make every record stale.
+var RenderOnlyFiles = []string{"mtlrob/experiment/report.go", "mtlrob/experiment/tables.go",
+	"mtlrob/experiment/search_report.go", "mtlrob/experiment/fingerprint.go"}
+
 // StaleEnv names the environment variable of the stale-record policy: "recompute" (a stale record is
 // computed again, as a missing one) or "keep" (it is used as it is, marked stale wherever it is shown).
-// Unset: "recompute" on the quick budget, "keep" on standard and paper, whose records take hours.
+// Unset: "keep" on the standard and paper budgets, whose records take hours, "recompute" on any other.
 const StaleEnv = "MTLROB_STALE"
 
 // Fingerprint identifies the code and backend a record was computed with.
@@ -119,7 +126,9 @@ func computeCodeFingerprint() (Fingerprint, error) {
 			return Fingerprint{}, err
 		}
 		for _, name := range f[1:] {
-			files = append(files, filepath.ToSlash(filepath.Join(rel, name)))
+			if file := filepath.ToSlash(filepath.Join(rel, name)); !slices.Contains(RenderOnlyFiles, file) {
+				files = append(files, file)
+			}
 		}
 	}
 	files = append(files, "go.sum")
@@ -183,7 +192,7 @@ func keepStale(budget string) (bool, error) {
 	case "recompute":
 		return false, nil
 	case "":
-		return budget != "quick", nil
+		return budget == "standard" || budget == "paper", nil
 	default:
 		return false, fmt.Errorf("experiment: $%s=%q: want keep or recompute", StaleEnv, v)
 	}
@@ -239,7 +248,15 @@ func useStored(rec *Record, sameConfig bool, budget, backendLine string) (bool, 
 		why = append(why, "its configuration differs from the current "+budget+" budget's")
 	}
 	if current, err := CodeFingerprint(backendLine); err == nil {
-		why = append(why, CheckFingerprint(rec.Provenance, current)...)
+		// Computed from uncommitted code that is the current code: reproducible here, so usable (the stale
+		// listing still reports it, since it may not be committed).
+		p := rec.Provenance
+		if p.Fingerprint != nil && p.Fingerprint.Code == current.Code {
+			fp := *p.Fingerprint
+			fp.Dirty = false
+			p.Fingerprint = &fp
+		}
+		why = append(why, CheckFingerprint(p, current)...)
 	}
 	if len(why) == 0 {
 		return true, nil

@@ -86,7 +86,7 @@ func TestStaleRecordsAndPolicy(t *testing.T) {
 		env, budget string
 		keep, err   bool
 	}{
-		{"", "quick", false, false}, {"", "standard", true, false}, {"", "paper", true, false},
+		{"", "quick", false, false}, {"", "standard", true, false}, {"", "paper", true, false}, {"", "tiny", false, false},
 		{"keep", "quick", true, false}, {"recompute", "standard", false, false}, {"sometimes", "quick", false, true},
 	} {
 		t.Setenv(StaleEnv, tc.env)

@@ -109,6 +109,7 @@ func RunNatural(backend compute.Backend, backendLine string, spec NaturalSpec) (
 		EvalEvery: spec.Budget.EvalEvery, EvalExamples: spec.Budget.EvalExamples,
 		CheckpointDir: spec.CheckpointDir, Quiet: spec.Quiet,
 	}
+	spec.Budget.optimise(&cfg, cfg.Steps)
 	store := model.NewStore()
 	res, err := training.Natural(backend, store, net, set, trainDS, testDS, cfg)
 	if err != nil {

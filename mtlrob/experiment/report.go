@@ -208,7 +208,7 @@ func mainStats(t *metric.Table, sel []*Record) error {
 			if err != nil || math.IsNaN(v) {
 				continue // a condition the table does not show
 			}
-			p, err := c.MainAccuracy(res.N)
+			p, err := c.MainAccuracy(c.Images(res.N))
 			if err != nil {
 				return fmt.Errorf("experiment: record %q: %w", r.Name, err)
 			}
@@ -221,7 +221,8 @@ func mainStats(t *metric.Table, sel []*Record) error {
 	if len(ns) == 1 {
 		over = fmt.Sprintf("the n = %d test images", ns[0])
 	}
-	t.Notes = append(t.Notes, fmt.Sprintf("[lo, hi]: 95%% Wilson score interval (Wilson 1927) of the accuracy over %s.", over))
+	t.Notes = append(t.Notes, fmt.Sprintf("[lo, hi]: 95%% Wilson score interval (Wilson 1927) of the accuracy over %s "+
+		"(CW and the worst case: over the first images their record says, the budget's heavy_examples).", over))
 	if !slices.ContainsFunc(entries, func(e entry) bool { return len(e.spec.Aux) > 0 }) {
 		return nil
 	}

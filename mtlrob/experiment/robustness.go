@@ -21,7 +21,10 @@ const RobustnessKind = "robustness"
 
 // Condition is the model's behaviour on one set of inputs: clean, or adversarial from one attack.
 type Condition struct {
-	Name         string    `json:"name"` // "clean", "pgd", "pgd-targeted", "cw", "adaptive", "worst-case"
+	Name string `json:"name"` // "clean", "pgd", "pgd-targeted", "cw", "worst-case", "adaptive"
+	// N is the number of images of this condition when it is not the record's (CW and the worst case
+	// on the budget's first HeavyExamples images); 0 means the record's N.
+	N            int       `json:"n,omitempty"`
 	Attack       string    `json:"attack,omitempty"`
 	Victim       string    `json:"victim,omitempty"`
 	TaskAccuracy []float64 `json:"task_accuracy"`
@@ -47,6 +50,14 @@ func (c Condition) MainOutcomes() ([]bool, error) {
 		return nil, fmt.Errorf("experiment: condition %q: %w", c.Name, err)
 	}
 	return ok, nil
+}
+
+// Images is the number of images of the condition in a record of n images (its own N when set).
+func (c Condition) Images(n int) int {
+	if c.N > 0 {
+		return c.N
+	}
+	return n
 }
 
 // MainAccuracy returns the main-task accuracy of the condition over the record's n images
@@ -156,20 +167,43 @@ func LoadOrEvaluateRobustness(env Env, spec ModelSpec) (*Record, error) {
 		}
 		modules = append(modules, mod)
 	}
+	// A view of the attack set: the whole of it, or its first Budget.HeavyExamples images for CW and the
+	// worst case.
+	type view struct {
+		test   *datasets.Dataset
+		labels [][]int32
+		clean  [][]int32
+	}
+	full := view{test, labels, clean}
+	heavy := full
+	if h := spec.Budget.HeavyExamples; h > 0 && h < test.N {
+		sub, err := test.Head(h)
+		if err != nil {
+			return nil, err
+		}
+		heavy = view{test: sub}
+		for t := range labels {
+			heavy.labels = append(heavy.labels, labels[t][:h])
+			heavy.clean = append(heavy.clean, clean[t][:h])
+		}
+	}
 	// record completes c with the accuracies and rejection reports of the predictions preds on the
-	// attack set, and appends it.
-	record := func(c Condition, preds [][]int32, t0 time.Time) error {
+	// view v of the attack set, and appends it.
+	record := func(v view, c Condition, preds [][]int32, t0 time.Time) error {
 		var err error
-		if c.TaskAccuracy, err = metric.TaskAccuracies(preds, labels); err != nil {
+		if c.TaskAccuracy, err = metric.TaskAccuracies(preds, v.labels); err != nil {
 			return err
 		}
-		mainOK, err := metric.Outcomes(preds[0], labels[0])
+		mainOK, err := metric.Outcomes(preds[0], v.labels[0])
 		if err != nil {
 			return err
 		}
 		c.MainCorrect = metric.EncodeOutcomes(mainOK)
+		if v.test.N != test.N {
+			c.N = v.test.N
+		}
 		for _, mod := range modules {
-			r, err := mod.Evaluate(test.Labels, clean, preds)
+			r, err := mod.Evaluate(v.test.Labels, v.clean, preds)
 			if err != nil {
 				return err
 			}
@@ -179,40 +213,41 @@ func LoadOrEvaluateRobustness(env Env, spec ModelSpec) (*Record, error) {
 		out.Conditions = append(out.Conditions, c)
 		return nil
 	}
-	condition := func(name string, atk attack.Attack, victim attack.Victim, runLabels [][]int32) error {
+	condition := func(v view, name string, atk attack.Attack, victim attack.Victim, runLabels [][]int32) error {
 		t0 := time.Now()
 		c := Condition{Name: name}
-		preds := clean
+		preds := v.clean
 		if atk != nil {
 			c.Attack, c.Victim = atk.Name(), victim.String()
-			adv, err := m.attackImages(env, test, atk, victim, runLabels, spec.Seed)
+			adv, err := m.attackImages(env, v.test, atk, victim, runLabels, spec.Seed)
 			if err != nil {
 				return err
 			}
-			if preds, err = m.predict(env, adv, test.N); err != nil {
+			if preds, err = m.predict(env, adv, v.test.N); err != nil {
 				return err
 			}
 		}
-		return record(c, preds, t0)
+		return record(v, c, preds, t0)
 	}
-	if err := condition("clean", nil, attack.Victim{}, nil); err != nil {
+	if err := condition(full, "clean", nil, attack.Victim{}, nil); err != nil {
 		return nil, err
 	}
 	for _, c := range []struct {
 		name string
 		atk  attack.Attack
-	}{{"pgd", pgd}, {"pgd-targeted", pgdT}, {"cw", cw}} {
-		if err := condition(c.name, c.atk, gray, labels); err != nil {
+		v    view
+	}{{"pgd", pgd, full}, {"pgd-targeted", pgdT, full}, {"cw", cw, heavy}} {
+		if err := condition(c.v, c.name, c.atk, gray, c.v.labels); err != nil {
 			return nil, err
 		}
 	}
 	t0 := time.Now()
 	worst := WorstCaseAttacks(th, spec.Budget)
-	wc, err := m.worstCase(env, test, labels, clean, worst, gray, spec.Seed)
+	wc, err := m.worstCase(env, heavy.test, heavy.labels, heavy.clean, worst, gray, spec.Seed)
 	if err != nil {
 		return nil, err
 	}
-	if err := record(Condition{Name: "worst-case", Attack: worstCaseName(worst), Victim: gray.String()}, wc, t0); err != nil {
+	if err := record(heavy, Condition{Name: "worst-case", Attack: worstCaseName(worst), Victim: gray.String()}, wc, t0); err != nil {
 		return nil, err
 	}
 	if len(m.Tasks.Aux) > 0 {
@@ -224,7 +259,7 @@ func LoadOrEvaluateRobustness(env Env, spec ModelSpec) (*Record, error) {
 			}
 		}
 		adaptive := attack.PGD{Eps: th.Eps, Alpha: th.Alpha, Steps: th.Steps, Direction: attack.Total{}, Target: Given}
-		if err := condition("adaptive", adaptive, attack.WhiteBox(m.Net), targets); err != nil {
+		if err := condition(full, "adaptive", adaptive, attack.WhiteBox(m.Net), targets); err != nil {
 			return nil, err
 		}
 	}
@@ -274,7 +309,11 @@ func (m *Model) attackImages(env Env, ds *datasets.Dataset, atk attack.Attack, v
 // Budget.AttackExamples says, or when there are fewer) and their labels for every task: the examples
 // every attack of a record runs on.
 func (m *Model) attackSet(n int) (*datasets.Dataset, [][]int32, error) {
-	test, err := m.Test.Head(m.Spec.Budget.attackExamples(m.Test.N))
+	k := m.Test.N
+	if n > 0 && n < k {
+		k = n
+	}
+	test, err := m.Test.Head(k)
 	if err != nil {
 		return nil, nil, err
 	}

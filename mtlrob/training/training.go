@@ -60,10 +60,35 @@ type Config struct {
 	Quiet bool `json:"-"`
 }
 
-// Selection is a checkpoint-selection criterion: higher Score is better.
+// Selection is a checkpoint-selection criterion: higher Score is better. 001 §IV-B selects "a
+// checkpoint that exhibited the best adversarial accuracy within the range where the training loss had
+// sufficiently converged without a consistent increase in the test loss": From and MaxTestLossRise
+// state that range. A curve point is eligible when its step is at least From (the training loss has
+// converged: e.g. the first learning-rate decay) and the main task's test loss there is at most
+// (1 + MaxTestLossRise) times the lowest test loss of the curve so far (no consistent increase: robust
+// overfitting raises it); zero values make every point eligible. When no point is eligible the last
+// one is kept, and Best says so.
 type Selection struct {
-	Name  string                                    `json:"name"` // e.g. "PGD-7 main accuracy on 500 test examples"
-	Score func(store *model.Store) (float64, error) `json:"-"`
+	Name            string                                    `json:"name"` // e.g. "PGD-7 main accuracy on 500 test examples"
+	Score           func(store *model.Store) (float64, error) `json:"-"`
+	From            int                                       `json:"from,omitempty"`
+	MaxTestLossRise float64                                   `json:"max_test_loss_rise,omitempty"`
+}
+
+// eligible says whether the curve's last point may be selected (see Selection).
+func (s *Selection) eligible(c Curve) bool {
+	n := len(c.Step)
+	if n == 0 || c.Step[n-1] < s.From {
+		return false
+	}
+	if s.MaxTestLossRise <= 0 {
+		return true
+	}
+	lowest := c.Test[0].Loss[0]
+	for _, t := range c.Test {
+		lowest = min(lowest, t.Loss[0])
+	}
+	return c.Test[n-1].Loss[0] <= (1+s.MaxTestLossRise)*lowest
 }
 
 // Best is the selected checkpoint: the step of the curve point with the highest selection score.
@@ -71,6 +96,8 @@ type Best struct {
 	Name  string  `json:"name"`
 	Step  int     `json:"step"`
 	Score float64 `json:"score"`
+	// Fallback is set when no curve point was eligible (Selection) and the last one was kept.
+	Fallback bool `json:"fallback,omitempty"`
 }
 
 // withDefaults returns the config with every zero field replaced by its default.
@@ -324,8 +351,10 @@ func Train(backend compute.Backend, store *model.Store, net *arch.Net, tasks tas
 				return fmt.Errorf("training: checkpoint selection %q: %w", cfg.Select.Name, err)
 			}
 			res.Curve.Selection = append(res.Curve.Selection, score)
-			if res.Best == nil || score > res.Best.Score {
-				res.Best = &Best{Name: cfg.Select.Name, Step: step, Score: score}
+			ok := cfg.Select.eligible(res.Curve)
+			last := step >= cfg.Steps && (res.Best == nil || res.Best.Fallback)
+			if (ok && (res.Best == nil || res.Best.Fallback || score > res.Best.Score)) || (!ok && last) {
+				res.Best = &Best{Name: cfg.Select.Name, Step: step, Score: score, Fallback: !ok}
 				if best != nil {
 					if err := best.save(*res.Best); err != nil {
 						return err

@@ -276,7 +276,9 @@ func runGrid(args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("grid", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	budget := fs.String("budget", "", "budget preset: quick, standard or paper (default $MTLROB_BUDGET, else standard)")
-	seed := fs.Int64("seed", 1, "seed of every model")
+	seed := fs.Int64("seed", 1, "seed of every model of the paper grid")
+	grid := fs.String("grid", "paper", "which grid: paper (001/004's tables on LeNet, one seed) or headline (the small CNN's answers over -seeds)")
+	seeds := fs.String("seeds", "1,2,3", "seeds of the headline grid, comma-separated")
 	out := fs.String("out", "figures", "figures directory; records go to <out>/results/, tables to <out>/tables/")
 	only := fs.String("only", "", "run only the cells whose model name contains this string")
 	list := fs.Bool("list", false, "list the cells and exit")
@@ -288,8 +290,25 @@ func runGrid(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("%w: -budget: %v", errUsage, err)
 	}
+	var all []experiment.Cell
+	switch *grid {
+	case "paper":
+		all = experiment.PaperGrid(b, *seed)
+	case "headline":
+		var ss []int64
+		for _, f := range strings.Split(*seeds, ",") {
+			var s int64
+			if _, err := fmt.Sscan(strings.TrimSpace(f), &s); err != nil {
+				return fmt.Errorf("%w: -seeds %q: %q is not an integer", errUsage, *seeds, f)
+			}
+			ss = append(ss, s)
+		}
+		all = experiment.HeadlineGrid(b, ss)
+	default:
+		return fmt.Errorf("%w: -grid %q: want paper or headline", errUsage, *grid)
+	}
 	var cells []experiment.Cell
-	for _, c := range experiment.PaperGrid(b, *seed) {
+	for _, c := range all {
 		if strings.Contains(c.Model.Name(), *only) {
 			cells = append(cells, c)
 		}
