@@ -44,17 +44,22 @@ type DirectionRun struct {
 	TaskAccuracy []float64 `json:"task_accuracy"`
 	TaskARP      []float64 `json:"task_arp"` // per task: relative accuracy drop x100
 	ARP          float64   `json:"arp"`      // 004 Eq. 10, averaged over tasks
-	Seconds      float64   `json:"seconds"`
+	// TaskCorrect holds, per task, the per-image outcome on the attacked images (metric.EncodeOutcomes:
+	// '1' correct), so that two directions can be compared by a paired test on the same images.
+	TaskCorrect []string `json:"task_correct,omitempty"`
+	Seconds     float64  `json:"seconds"`
 }
 
 // DirectionsResults is the Results part of a direction-comparison record.
 type DirectionsResults struct {
-	Model         string         `json:"model"`
-	Tasks         []string       `json:"tasks"`
-	N             int            `json:"n"`
-	Attack        string         `json:"attack"` // the base attack (direction left out)
-	CleanAccuracy []float64      `json:"clean_accuracy"`
-	Runs          []DirectionRun `json:"runs"`
+	Model         string    `json:"model"`
+	Tasks         []string  `json:"tasks"`
+	N             int       `json:"n"`
+	Attack        string    `json:"attack"` // the base attack (direction left out)
+	CleanAccuracy []float64 `json:"clean_accuracy"`
+	// CleanCorrect holds, per task, the per-image clean outcome (as DirectionRun.TaskCorrect).
+	CleanCorrect []string       `json:"clean_correct,omitempty"`
+	Runs         []DirectionRun `json:"runs"`
 }
 
 // LoadOrCompareDirections returns the direction-comparison record of the model spec names: the white-box
@@ -87,7 +92,15 @@ func LoadOrCompareDirections(env Env, spec ModelSpec) (*Record, error) {
 		return nil, err
 	}
 	steps := spec.Budget.DirectionSteps
-	out := DirectionsResults{Model: m.Net.String(), Tasks: m.Net.Tasks, N: test.N, CleanAccuracy: cleanAcc,
+	var cleanCorrect []string
+	for t := range clean {
+		ok, err := metric.Outcomes(clean[t], labels[t])
+		if err != nil {
+			return nil, err
+		}
+		cleanCorrect = append(cleanCorrect, metric.EncodeOutcomes(ok))
+	}
+	out := DirectionsResults{Model: m.Net.String(), Tasks: m.Net.Tasks, N: test.N, CleanAccuracy: cleanAcc, CleanCorrect: cleanCorrect,
 		Attack: fmt.Sprintf("I-FGSM (PGD-Linf, no random start, step eps/%d, %d steps), white-box on every head", steps, steps)}
 	white := attack.WhiteBox(m.Net)
 	for _, eps := range epss {
@@ -118,8 +131,16 @@ func LoadOrCompareDirections(env Env, spec ModelSpec) (*Record, error) {
 			if err != nil {
 				return nil, err
 			}
+			var correct []string
+			for t := range preds {
+				ok, err := metric.Outcomes(preds[t], labels[t])
+				if err != nil {
+					return nil, err
+				}
+				correct = append(correct, metric.EncodeOutcomes(ok))
+			}
 			out.Runs = append(out.Runs, DirectionRun{Direction: dir.Name(), Eps: eps, TaskAccuracy: acc, TaskARP: taskARP, ARP: arp,
-				Seconds: time.Since(t0).Seconds()})
+				TaskCorrect: correct, Seconds: time.Since(t0).Seconds()})
 		}
 	}
 	rec = &Record{Kind: DirectionsKind, Name: spec.Name(), Provenance: NewProvenance(spec.Seed, env.BackendLine),
