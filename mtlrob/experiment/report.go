@@ -545,5 +545,18 @@ func RenderTables(resultsDir, outDir string) (string, error) {
 			return "", err
 		}
 	}
+	for _, budget := range []string{"quick", "standard", "paper"} {
+		h, err := HeadlineMarkdown(rob, dirs, budget)
+		if err != nil {
+			return "", err
+		}
+		if h == "" {
+			continue
+		}
+		if err := os.WriteFile(filepath.Join(outDir, "headline_"+budget+".md"), []byte(h), 0o644); err != nil {
+			return "", err
+		}
+		md.WriteString(h + "\n")
+	}
 	return md.String(), os.WriteFile(filepath.Join(outDir, "tables.md"), []byte(md.String()), 0o644)
 }

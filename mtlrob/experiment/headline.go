@@ -1,0 +1,413 @@
+package experiment
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"slices"
+	"sort"
+	"strings"
+
+	"gonum.org/v1/gonum/stat/distuv"
+
+	"github.com/mtlrob/mtlrob/mtlrob/metric"
+	"github.com/mtlrob/mtlrob/mtlrob/reject"
+)
+
+// The headline report: the three questions the README and the notebooks answer, each with its effect
+// size, interval and p-value, from the records of HeadlineGrid (render-only: it reads records).
+
+// HeadlineConditions are the robustness conditions the first question compares, in order.
+var HeadlineConditions = []string{"clean", "pgd", "pgd-targeted", "cw", "worst-case"}
+
+// SeedComparison is one seed's paired comparison of two models on the same test images.
+type SeedComparison struct {
+	Seed    int64                `json:"seed"`
+	A, B    metric.Proportion    // accuracy of the first (main only) and second (multi-task) model
+	McNemar metric.McNemarResult `json:"mcnemar"`
+}
+
+// ConditionComparison collects a condition's per-seed comparisons and their summary across seeds.
+type ConditionComparison struct {
+	Condition string           `json:"condition"`
+	Seeds     []SeedComparison `json:"seeds"`
+	// MeanA, SDA, MeanB, SDB: accuracy mean and sample standard deviation across seeds; MeanDiff and
+	// SDDiff those of the paired differences B - A; the t-interval of the mean difference (n-1 degrees
+	// of freedom, NaN below two seeds); PooledP the exact McNemar p of the discordant pairs of all seeds
+	// together (the seeds' images are disjoint model pairs, so the pooled counts remain paired).
+	MeanA, SDA, MeanB, SDB  float64
+	MeanDiff, SDDiff        float64
+	DiffLo, DiffHi, PooledP float64
+	PooledB01, PooledB10    int
+}
+
+// CompareMultiTask compares, condition by condition, main-only and multi-task robustness records of
+// the same training, dataset and architecture, seed by seed (records of other seeds are ignored).
+func CompareMultiTask(recs []*Record, dataset, arch, training string, aux []string) ([]ConditionComparison, error) {
+	type pair struct{ a, b *RobustnessResults }
+	bySeed := map[int64]*pair{}
+	for _, r := range recs {
+		spec, res, err := robustnessOf(r)
+		if err != nil {
+			return nil, err
+		}
+		if spec.Dataset != dataset || spec.Training != training || archName(spec.Arch) != archName(arch) {
+			continue
+		}
+		p := bySeed[spec.Seed]
+		if p == nil {
+			p = &pair{}
+			bySeed[spec.Seed] = p
+		}
+		switch {
+		case len(spec.Aux) == 0:
+			p.a = &res
+		case slices.Equal(spec.Aux, aux):
+			p.b = &res
+		}
+	}
+	var seeds []int64
+	for s, p := range bySeed {
+		if p.a != nil && p.b != nil {
+			seeds = append(seeds, s)
+		}
+	}
+	sort.Slice(seeds, func(i, j int) bool { return seeds[i] < seeds[j] })
+	var out []ConditionComparison
+	for _, name := range HeadlineConditions {
+		cc := ConditionComparison{Condition: name}
+		for _, s := range seeds {
+			a, b := condition(bySeed[s].a, name), condition(bySeed[s].b, name)
+			if a == nil || b == nil {
+				continue
+			}
+			oa, err := a.MainOutcomes()
+			if err != nil {
+				return nil, err
+			}
+			ob, err := b.MainOutcomes()
+			if err != nil {
+				return nil, err
+			}
+			if oa == nil || ob == nil {
+				continue
+			}
+			mc, err := metric.McNemar(oa, ob)
+			if err != nil {
+				return nil, fmt.Errorf("experiment: seed %d, %s: %w", s, name, err)
+			}
+			cc.Seeds = append(cc.Seeds, SeedComparison{Seed: s, A: metric.ProportionOf(oa), B: metric.ProportionOf(ob), McNemar: mc})
+		}
+		if len(cc.Seeds) == 0 {
+			continue
+		}
+		var as, bs, ds []float64
+		for _, sc := range cc.Seeds {
+			as, bs, ds = append(as, sc.A.Value), append(bs, sc.B.Value), append(ds, sc.B.Value-sc.A.Value)
+			cc.PooledB01 += sc.McNemar.B01
+			cc.PooledB10 += sc.McNemar.B10
+		}
+		cc.MeanA, cc.SDA = metric.MeanSD(as)
+		cc.MeanB, cc.SDB = metric.MeanSD(bs)
+		cc.MeanDiff, cc.SDDiff = metric.MeanSD(ds)
+		cc.DiffLo, cc.DiffHi = math.NaN(), math.NaN()
+		if n := len(ds); n >= 2 {
+			half := distuv.StudentsT{Mu: 0, Sigma: 1, Nu: float64(n - 1)}.Quantile(0.975) * cc.SDDiff / math.Sqrt(float64(n))
+			cc.DiffLo, cc.DiffHi = cc.MeanDiff-half, cc.MeanDiff+half
+		}
+		cc.PooledP = metric.McNemarP(cc.PooledB01, cc.PooledB10)
+		out = append(out, cc)
+	}
+	return out, nil
+}
+
+func archName(a string) string {
+	if a == "" {
+		return "lenet"
+	}
+	return a
+}
+
+func condition(res *RobustnessResults, name string) *Condition {
+	for i := range res.Conditions {
+		if res.Conditions[i].Name == name {
+			return &res.Conditions[i]
+		}
+	}
+	return nil
+}
+
+// RejectionGain is the effect of the rejection module (k = 1) on one seed's adversarial condition: the
+// accuracy without it, with it (a rejected input counted as defended), the exact McNemar p of the
+// difference (the discordant images are the wrong-and-rejected ones, which only rejection defends:
+// B10 = RejectedWrong, B01 = 0) and the clean inputs it refuses.
+type RejectionGain struct {
+	Seed                int64
+	Condition           string
+	Without, With       metric.Proportion
+	P                   float64
+	CleanFalseRejection metric.Proportion // correct clean inputs rejected, over correct clean inputs
+}
+
+// RejectionGains reads the rejection reports (k = 1) of the multi-task records of a training.
+func RejectionGains(recs []*Record, dataset, arch, training string, aux []string, conditions []string) ([]RejectionGain, error) {
+	var out []RejectionGain
+	for _, r := range recs {
+		spec, res, err := robustnessOf(r)
+		if err != nil {
+			return nil, err
+		}
+		if spec.Dataset != dataset || spec.Training != training || archName(spec.Arch) != archName(arch) || !slices.Equal(spec.Aux, aux) {
+			continue
+		}
+		for _, name := range conditions {
+			c := condition(&res, name)
+			if c == nil || len(c.Rejection) == 0 {
+				continue
+			}
+			rep := c.Rejection[0]
+			adv := rep.Adversarial
+			g := RejectionGain{Seed: spec.Seed, Condition: name,
+				Without: metric.NewProportion(adv.Correct, adv.N),
+				With:    metric.NewProportion(adv.AcceptedCorrect+adv.Rejected, adv.N),
+				P:       metric.McNemarP(0, adv.RejectedWrong)}
+			g.CleanFalseRejection = falseRejections(rep.Clean)
+			out = append(out, g)
+		}
+	}
+	sort.SliceStable(out, func(i, j int) bool { return out[i].Seed < out[j].Seed })
+	return out, nil
+}
+
+func falseRejections(s reject.Split) metric.Proportion {
+	return metric.NewProportion(s.Rejected-s.RejectedWrong, s.Correct)
+}
+
+// DirectionComparison compares DGBA with another direction at one eps on one seed's records: the ARP of
+// both (004 Eq. 10 over every head's accuracy), their difference DGBA - other (positive: DGBA degrades
+// the tasks more, i.e. is stronger) with a paired bootstrap interval and p-value over the test images.
+type DirectionComparison struct {
+	Seed              int64
+	Eps               float64
+	Other             string
+	ARPDGBA, ARPOther float64
+	Diff, Lo, Hi, P   float64
+}
+
+// CompareDirections compares DGBA with every other direction at every eps of the direction records of
+// dataset, architecture and training that carry per-image outcomes, with reps bootstrap resamples.
+func CompareDirections(recs []*Record, dataset, arch, training string, reps int) ([]DirectionComparison, error) {
+	var out []DirectionComparison
+	for _, r := range recs {
+		spec, ok := As[ModelSpec](r.Config)
+		res, ok2 := As[DirectionsResults](r.Results)
+		if !ok || !ok2 {
+			return nil, fmt.Errorf("experiment: record %q is not a direction comparison", r.Name)
+		}
+		if spec.Dataset != dataset || spec.Training != training || archName(spec.Arch) != archName(arch) || len(res.CleanCorrect) == 0 {
+			continue
+		}
+		clean, err := decodeAll(res.CleanCorrect)
+		if err != nil {
+			return nil, fmt.Errorf("experiment: %s: %w", r.Name, err)
+		}
+		byKey := map[string]*DirectionRun{}
+		var epss []float64
+		for i := range res.Runs {
+			run := &res.Runs[i]
+			byKey[fmt.Sprintf("%s@%g", run.Direction, run.Eps)] = run
+			if !slices.Contains(epss, run.Eps) {
+				epss = append(epss, run.Eps)
+			}
+		}
+		for _, eps := range epss {
+			dg := byKey[fmt.Sprintf("%s@%g", "DGBA", eps)]
+			if dg == nil {
+				continue
+			}
+			a, err := decodeAll(dg.TaskCorrect)
+			if err != nil {
+				return nil, fmt.Errorf("experiment: %s: %w", r.Name, err)
+			}
+			for _, run := range res.Runs {
+				if run.Eps != eps || run.Direction == "DGBA" || len(run.TaskCorrect) == 0 {
+					continue
+				}
+				b, err := decodeAll(run.TaskCorrect)
+				if err != nil {
+					return nil, fmt.Errorf("experiment: %s: %w", r.Name, err)
+				}
+				d := bootstrapARP(clean, a, b, reps, uint64(spec.Seed))
+				d.Seed, d.Eps, d.Other = spec.Seed, eps, run.Direction
+				out = append(out, d)
+			}
+		}
+	}
+	return out, nil
+}
+
+func decodeAll(enc []string) ([][]bool, error) {
+	out := make([][]bool, len(enc))
+	for t, s := range enc {
+		var err error
+		if out[t], err = metric.DecodeOutcomes(s); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+// arpOf is 004 Eq. 10 over every task's accuracy, on the images idx (nil: all of them).
+func arpOf(clean, adv [][]bool, idx []int) float64 {
+	before, after := make([]float64, len(clean)), make([]float64, len(clean))
+	for t := range clean {
+		var c, a int
+		n := len(clean[t])
+		if idx != nil {
+			n = len(idx)
+		}
+		for k := 0; k < n; k++ {
+			i := k
+			if idx != nil {
+				i = idx[k]
+			}
+			if clean[t][i] {
+				c++
+			}
+			if adv[t][i] {
+				a++
+			}
+		}
+		before[t], after[t] = float64(c)/float64(n), float64(a)/float64(n)
+	}
+	meas, err := metric.AccuracyMeasurements(before, after)
+	if err != nil {
+		return math.NaN()
+	}
+	v, err := metric.ARP(meas)
+	if err != nil {
+		return math.NaN()
+	}
+	return v
+}
+
+// bootstrapARP is the paired bootstrap of ARP(dgba) - ARP(other) over images (the same resampled images
+// for the clean and both attacked outcomes): percentile 95% interval and the two-sided p-value
+// 2 min(P(diff* <= 0), P(diff* >= 0)), floored at 1/reps.
+func bootstrapARP(clean, dgba, other [][]bool, reps int, seed uint64) DirectionComparison {
+	n := len(clean[0])
+	d := DirectionComparison{ARPDGBA: arpOf(clean, dgba, nil), ARPOther: arpOf(clean, other, nil)}
+	d.Diff = d.ARPDGBA - d.ARPOther
+	rng := rand.New(rand.NewPCG(seed, 0x9e3779b97f4a7c15))
+	idx := make([]int, n)
+	diffs := make([]float64, 0, reps)
+	le, ge := 0, 0
+	for range reps {
+		for k := range idx {
+			idx[k] = rng.IntN(n)
+		}
+		x := arpOf(clean, dgba, idx) - arpOf(clean, other, idx)
+		if math.IsNaN(x) {
+			continue
+		}
+		diffs = append(diffs, x)
+		if x <= 0 {
+			le++
+		}
+		if x >= 0 {
+			ge++
+		}
+	}
+	sort.Float64s(diffs)
+	if len(diffs) == 0 {
+		d.Lo, d.Hi, d.P = math.NaN(), math.NaN(), math.NaN()
+		return d
+	}
+	d.Lo, d.Hi = diffs[int(0.025*float64(len(diffs)-1))], diffs[int(0.975*float64(len(diffs)-1))]
+	d.P = math.Max(math.Min(1, 2*float64(min(le, ge))/float64(len(diffs))), 1/float64(len(diffs)))
+	return d
+}
+
+// pct formats a proportion as "91.8 [91.2, 92.3]".
+func pct(p metric.Proportion) string {
+	return fmt.Sprintf("%.1f [%.1f, %.1f]", 100*p.Value, 100*p.Lo, 100*p.Hi)
+}
+
+// HeadlineMarkdown renders the three answers from the records under resultsDir (robustness and
+// direction records of HeadlineGrid for budget), or "" when there are none.
+func HeadlineMarkdown(rob, dirs []*Record, budget string) (string, error) {
+	var sel, dsel []*Record
+	for _, r := range rob {
+		if s, ok := As[ModelSpec](r.Config); ok && s.Budget.Name == budget {
+			sel = append(sel, r)
+		}
+	}
+	for _, r := range dirs {
+		if s, ok := As[ModelSpec](r.Config); ok && s.Budget.Name == budget {
+			dsel = append(dsel, r)
+		}
+	}
+	const dataset, arch = "fashion-mnist", "smallcnn"
+	aux := []string{"category", "region"}
+	cmp, err := CompareMultiTask(sel, dataset, arch, "pgd-at", aux)
+	if err != nil || len(cmp) == 0 {
+		return "", err
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "# Headline answers (%s budget, Fashion-MNIST, small CNN)\n\n", budget)
+	fmt.Fprintf(&b, "Rendered from the records of `mtlrob grid -grid headline -budget %s` by `mtlrob tables`. "+
+		"Accuracies in %% with 95%% Wilson intervals; p-values are exact McNemar tests on the same test images "+
+		"(per seed, and pooled over seeds); across seeds: mean ± sample sd, and the 95%% t-interval of the mean "+
+		"paired difference.\n\n", budget)
+	for _, r := range append(append([]*Record(nil), sel...), dsel...) {
+		if len(r.Stale) > 0 {
+			fmt.Fprintf(&b, "**STALE:** %s (%s)\n\n", r.Name, strings.Join(r.Stale, "; "))
+		}
+	}
+	b.WriteString("## 1. Does multi-task PGD-AT (main+category+region) beat main-only PGD-AT? (001 Table 2)\n\n")
+	b.WriteString("| condition | seed | main only | main+category+region | difference (pp) [95% CI] | McNemar p |\n|---|---|---|---|---|---|\n")
+	for _, cc := range cmp {
+		title := ConditionTitles[cc.Condition]
+		if title == "" {
+			title = cc.Condition
+		}
+		for _, s := range cc.Seeds {
+			fmt.Fprintf(&b, "| %s (n = %d) | %d | %s | %s | %+.1f [%+.1f, %+.1f] | %s |\n", title, s.A.N, s.Seed, pct(s.A), pct(s.B),
+				100*s.McNemar.Diff, 100*s.McNemar.Lo, 100*s.McNemar.Hi, metric.FormatP(s.McNemar.P))
+		}
+		fmt.Fprintf(&b, "| %s | mean ± sd of %d | %.1f ± %.1f | %.1f ± %.1f | %+.1f ± %.1f [%+.1f, %+.1f] | pooled %s |\n", title,
+			len(cc.Seeds), 100*cc.MeanA, 100*cc.SDA, 100*cc.MeanB, 100*cc.SDB, 100*cc.MeanDiff, 100*cc.SDDiff,
+			100*cc.DiffLo, 100*cc.DiffHi, metric.FormatP(cc.PooledP))
+	}
+	gains, err := RejectionGains(sel, dataset, arch, "pgd-at", aux, []string{"pgd", "pgd-targeted", "worst-case", "adaptive"})
+	if err != nil {
+		return "", err
+	}
+	if len(gains) > 0 {
+		b.WriteString("\n## 2. Does rejection (k = 1) raise PGD-AT accuracy, and what survives the adaptive attack? (001 Fig. 4)\n\n")
+		b.WriteString("Accuracy with rejection counts a rejected input as defended; its only discordant images are the wrong and " +
+			"rejected ones, so the McNemar p tests whether the module catches more than chance would. The cost: correct " +
+			"clean inputs refused.\n\n")
+		b.WriteString("| seed | condition | without rejection | with rejection | gain (pp) | McNemar p | clean false rejections |\n|---|---|---|---|---|---|---|\n")
+		for _, g := range gains {
+			fmt.Fprintf(&b, "| %d | %s | %s | %s | %+.1f | %s | %s |\n", g.Seed, g.Condition, pct(g.Without), pct(g.With),
+				100*(g.With.Value-g.Without.Value), metric.FormatP(g.P), pct(g.CleanFalseRejection))
+		}
+	}
+	dc, err := CompareDirections(dsel, dataset, arch, "natural", 1000)
+	if err != nil {
+		return "", err
+	}
+	if len(dc) > 0 {
+		b.WriteString("\n## 3. Is DGBA the strongest direction? (004: I-FGSM, white-box on every head, natural three-task model)\n\n")
+		b.WriteString("ARP (004 Eq. 10: the mean relative accuracy drop of the heads, %) of DGBA and of each other direction; the " +
+			"difference DGBA − other is positive where DGBA is stronger; 95% paired-bootstrap interval and p over the test " +
+			"images (1000 resamples).\n\n")
+		b.WriteString("| seed | eps | other direction | ARP DGBA | ARP other | DGBA − other [95% CI] | p |\n|---|---|---|---|---|---|---|\n")
+		for _, d := range dc {
+			fmt.Fprintf(&b, "| %d | %s | %s | %.1f | %.1f | %+.1f [%+.1f, %+.1f] | %s |\n", d.Seed, epsLabel(d.Eps), d.Other,
+				d.ARPDGBA, d.ARPOther, d.Diff, d.Lo, d.Hi, metric.FormatP(d.P))
+		}
+	}
+	return b.String(), nil
+}
