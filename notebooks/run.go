@@ -236,6 +236,10 @@ var Figures = map[string][]string{
 		"relative_vulnerability_fashion-mnist_lenet_{budget}_seed1",
 		"gradient_cosine_fashion-mnist_lenet_main+category+region_{budget}_seed1",
 	},
+	"09_answers.ipynb": {
+		"headline_fashion-mnist_smallcnn_{budget}",
+		"directions_seeds_fashion-mnist_smallcnn_{budget}",
+	},
 	"07_mixed_perturbations.ipynb": {
 		"mp_vs_pgd_fashion-mnist_lenet_main+category+region_{budget}_seed1",
 		"curves_adversarial_fashion-mnist_lenet_main+category+region_{budget}_seed1",

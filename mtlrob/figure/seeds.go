@@ -3,6 +3,7 @@ package figure
 import (
 	"fmt"
 	"math"
+	"slices"
 
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/plotter"
@@ -117,4 +118,48 @@ func HeadlineBars(title string, cmp []experiment.ConditionComparison) (*Figure, 
 		values[0], values[1] = append(values[0], a), append(values[1], b)
 	}
 	return SeedBars(title, groups, []string{"main only", "main+category+region"}, values, "main-task accuracy (%)")
+}
+
+// DirectionSeedBars draws the ARP (004 Eq. 10, %) of every attack direction at every eps of the
+// direction records of one dataset, architecture and training, mean ± sd over the records' seeds with
+// each seed's value: is DGBA's the tallest bar, and by more than the seeds' spread?
+func DirectionSeedBars(title string, recs []*experiment.Record, dataset, arch, training string) (*Figure, error) {
+	var dirs []string
+	var epss []float64
+	vals := map[string]map[float64][]float64{}
+	for _, r := range recs {
+		spec, ok := experiment.As[experiment.ModelSpec](r.Config)
+		res, ok2 := experiment.As[experiment.DirectionsResults](r.Results)
+		if !ok || !ok2 {
+			return nil, fmt.Errorf("figure: record %q is not a direction comparison", r.Name)
+		}
+		if spec.Dataset != dataset || spec.Arch != arch || spec.Training != training {
+			continue
+		}
+		for _, run := range res.Runs {
+			if vals[run.Direction] == nil {
+				vals[run.Direction] = map[float64][]float64{}
+				dirs = append(dirs, run.Direction)
+			}
+			if !slices.Contains(epss, run.Eps) {
+				epss = append(epss, run.Eps)
+			}
+			vals[run.Direction][run.Eps] = append(vals[run.Direction][run.Eps], run.ARP)
+		}
+	}
+	if len(dirs) == 0 {
+		return nil, fmt.Errorf("figure: %s: no direction records of %s %s %s", title, dataset, arch, training)
+	}
+	slices.Sort(epss)
+	groups := make([]string, len(epss))
+	for i, e := range epss {
+		groups[i] = fmt.Sprintf("eps %.3g", e)
+	}
+	values := make([][][]float64, len(dirs))
+	for s, d := range dirs {
+		for _, e := range epss {
+			values[s] = append(values[s], vals[d][e])
+		}
+	}
+	return SeedBars(title, groups, dirs, values, "ARP (%)")
 }
