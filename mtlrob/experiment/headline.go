@@ -360,7 +360,7 @@ func HeadlineMarkdown(rob, dirs []*Record, budget string) (string, error) {
 		"(per seed, and pooled over seeds); across seeds: mean ± sample sd, and the 95%% t-interval of the mean "+
 		"paired difference.\n\n", budget)
 	for _, r := range append(append([]*Record(nil), sel...), dsel...) {
-		if len(r.Stale) > 0 {
+		if s, ok := As[ModelSpec](r.Config); ok && len(r.Stale) > 0 && s.Dataset == dataset && archName(s.Arch) == arch {
 			fmt.Fprintf(&b, "**STALE:** %s (%s)\n\n", r.Name, strings.Join(r.Stale, "; "))
 		}
 	}
@@ -400,14 +400,82 @@ func HeadlineMarkdown(rob, dirs []*Record, budget string) (string, error) {
 	}
 	if len(dc) > 0 {
 		b.WriteString("\n## 3. Is DGBA the strongest direction? (004: I-FGSM, white-box on every head, natural three-task model)\n\n")
-		b.WriteString("ARP (004 Eq. 10: the mean relative accuracy drop of the heads, %) of DGBA and of each other direction; the " +
-			"difference DGBA − other is positive where DGBA is stronger; 95% paired-bootstrap interval and p over the test " +
-			"images (1000 resamples).\n\n")
-		b.WriteString("| seed | eps | other direction | ARP DGBA | ARP other | DGBA − other [95% CI] | p |\n|---|---|---|---|---|---|---|\n")
-		for _, d := range dc {
-			fmt.Fprintf(&b, "| %d | %s | %s | %.1f | %.1f | %+.1f [%+.1f, %+.1f] | %s |\n", d.Seed, epsLabel(d.Eps), d.Other,
-				d.ARPDGBA, d.ARPOther, d.Diff, d.Lo, d.Hi, metric.FormatP(d.P))
-		}
+		b.WriteString(directionsMarkdown(dsel, dc))
 	}
 	return b.String(), nil
+}
+
+// directionsMarkdown renders the direction comparison compactly: the ARP of every direction at every
+// eps (mean ± sd over seeds), then DGBA − other per eps: the mean difference over seeds and how many
+// seeds' paired bootstraps find DGBA significantly stronger (p < 0.05, difference > 0) or weaker.
+func directionsMarkdown(recs []*Record, dc []DirectionComparison) string {
+	var dirs []string
+	var epss []float64
+	arps := map[string][]float64{}
+	for _, r := range recs {
+		spec, _ := As[ModelSpec](r.Config)
+		res, ok := As[DirectionsResults](r.Results)
+		if !ok || spec.Training != "natural" || archName(spec.Arch) != "smallcnn" {
+			continue
+		}
+		for _, run := range res.Runs {
+			if !slices.Contains(dirs, run.Direction) {
+				dirs = append(dirs, run.Direction)
+			}
+			if !slices.Contains(epss, run.Eps) {
+				epss = append(epss, run.Eps)
+			}
+			k := fmt.Sprintf("%s@%g", run.Direction, run.Eps)
+			arps[k] = append(arps[k], run.ARP)
+		}
+	}
+	slices.Sort(epss)
+	var b strings.Builder
+	b.WriteString("ARP (004 Eq. 10: the mean relative accuracy drop of the heads, %), mean ± sd over seeds:\n\n| direction |")
+	for _, e := range epss {
+		fmt.Fprintf(&b, " %s |", epsLabel(e))
+	}
+	b.WriteString("\n|---|" + strings.Repeat("---|", len(epss)) + "\n")
+	for _, d := range dirs {
+		fmt.Fprintf(&b, "| %s |", d)
+		for _, e := range epss {
+			m, sd := metric.MeanSD(arps[fmt.Sprintf("%s@%g", d, e)])
+			if math.IsNaN(sd) {
+				sd = 0
+			}
+			fmt.Fprintf(&b, " %.1f ± %.1f |", m, sd)
+		}
+		b.WriteString("\n")
+	}
+	b.WriteString("\nDGBA − other direction (ARP points; positive: DGBA stronger): mean over seeds, then the seeds whose paired " +
+		"bootstrap over the test images (1000 resamples) finds DGBA significantly stronger / weaker (p < 0.05):\n\n| other |")
+	for _, e := range epss {
+		fmt.Fprintf(&b, " %s |", epsLabel(e))
+	}
+	b.WriteString("\n|---|" + strings.Repeat("---|", len(epss)) + "\n")
+	for _, d := range dirs {
+		if d == "DGBA" {
+			continue
+		}
+		fmt.Fprintf(&b, "| %s |", d)
+		for _, e := range epss {
+			var diffs []float64
+			stronger, weaker := 0, 0
+			for _, c := range dc {
+				if c.Other != d || c.Eps != e {
+					continue
+				}
+				diffs = append(diffs, c.Diff)
+				if c.P < 0.05 && c.Diff > 0 {
+					stronger++
+				} else if c.P < 0.05 && c.Diff < 0 {
+					weaker++
+				}
+			}
+			m, _ := metric.MeanSD(diffs)
+			fmt.Fprintf(&b, " %+.1f (%d/%d stronger, %d weaker) |", m, stronger, len(diffs), weaker)
+		}
+		b.WriteString("\n")
+	}
+	return b.String()
 }

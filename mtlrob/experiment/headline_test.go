@@ -46,7 +46,7 @@ func TestCompareMultiTask(t *testing.T) {
 		headlineRecord(1, []string{}, map[string]string{"pgd": "11110000"}),
 		headlineRecord(1, aux, map[string]string{"pgd": "11111100"}), // +2 images, b10 = 2
 		headlineRecord(2, []string{}, map[string]string{"pgd": "11000000"}),
-		headlineRecord(2, aux, map[string]string{"pgd": "01110000"}), // b01 = 1, b10 = 2
+		headlineRecord(2, aux, map[string]string{"pgd": "01110000"}),        // b01 = 1, b10 = 2
 		headlineRecord(3, []string{}, map[string]string{"pgd": "11000000"}), // no partner: ignored
 	}
 	cmp, err := CompareMultiTask(recs, "fashion-mnist", "smallcnn", "pgd-at", aux)

@@ -422,7 +422,11 @@ func scope(recs []*Record) string {
 	if len(budgets) != 1 || len(seeds) != 1 {
 		return ""
 	}
-	return fmt.Sprintf(", %s budget, seed %d", budgets[0], seeds[0])
+	var arch string
+	if spec, ok := As[ModelSpec](recs[0].Config); ok && archName(spec.Arch) != "lenet" {
+		arch = ", " + spec.Arch
+	}
+	return fmt.Sprintf("%s, %s budget, seed %d", arch, budgets[0], seeds[0])
 }
 
 func epsLabel(eps float64) string { return fmt.Sprintf("eps %.4g", eps) }
@@ -451,8 +455,8 @@ func RenderTables(resultsDir, outDir string) (string, error) {
 	var names []string
 	// One set of tables per dataset, budget and seed: a model appears once per table.
 	type group struct {
-		dataset, budget string
-		seed            int64
+		dataset, arch, budget string
+		seed                  int64
 	}
 	groups := map[group][]*Record{}
 	var keys []group
@@ -461,7 +465,7 @@ func RenderTables(resultsDir, outDir string) (string, error) {
 		if err != nil {
 			return "", err
 		}
-		g := group{spec.Dataset, spec.Budget.Name, spec.Seed}
+		g := group{spec.Dataset, archName(spec.Arch), spec.Budget.Name, spec.Seed}
 		if groups[g] == nil {
 			keys = append(keys, g)
 		}
@@ -472,6 +476,9 @@ func RenderTables(resultsDir, outDir string) (string, error) {
 		if a.dataset != b.dataset {
 			return a.dataset < b.dataset
 		}
+		if a.arch != b.arch {
+			return a.arch < b.arch
+		}
 		if a.budget != b.budget {
 			return a.budget < b.budget
 		}
@@ -479,6 +486,9 @@ func RenderTables(resultsDir, outDir string) (string, error) {
 	})
 	for _, g := range keys {
 		recs, suffix := groups[g], fmt.Sprintf("%s_%s_seed%d", g.dataset, g.budget, g.seed)
+		if g.arch != "lenet" {
+			suffix = fmt.Sprintf("%s_%s_%s_seed%d", g.dataset, g.arch, g.budget, g.seed)
+		}
 		first := len(tables)
 		for _, training := range Trainings {
 			if len(Select(recs, func(s ModelSpec) bool { return s.Training == training })) == 0 {
