@@ -139,3 +139,23 @@ func Markdownf(format string, args ...any) { Markdown(fmt.Sprintf(format, args..
 
 // ResultsDir is experiment.ResultsDir, ending the cell on error: where the notebooks' records live.
 func ResultsDir() string { return Must(experiment.ResultsDir()) }
+
+// Examples describes the test images n examples of a budget mean: "all" for 0 (the whole test
+// subset), else "the first n".
+func Examples(n int) string {
+	if n <= 0 {
+		return "all"
+	}
+	return fmt.Sprintf("the first %d", n)
+}
+
+// AttackImages describes the test images a budget's attacks run on: its AttackExamples, or, for the
+// heavy analyses (CW, the worst case, the direction comparison, the vulnerability analysis), its
+// HeavyExamples when that is smaller (the rule of experiment's Budget).
+func AttackImages(b experiment.Budget, heavy bool) string {
+	n := b.AttackExamples
+	if heavy && b.HeavyExamples > 0 && (n == 0 || b.HeavyExamples < n) {
+		n = b.HeavyExamples
+	}
+	return Examples(n)
+}
