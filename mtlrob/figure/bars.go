@@ -37,7 +37,22 @@ func GroupedBars(title string, groups, series []string, values [][]float64, ylab
 // from the data, as GroupedBars does), e.g. 0 to 100 for accuracies in %, so that panels side by side
 // share a scale. Room for the numbers over the bars is added above ymax.
 func GroupedBarsRange(title string, groups, series []string, values [][]float64, ylabel string, ymin, ymax float64) (*Figure, error) {
-	p, legend, width, err := groupedBarsPlot(title, groups, series, values, ylabel, ymin, ymax)
+	return GroupedBarsCI(title, groups, series, values, nil, nil, ylabel, ymin, ymax)
+}
+
+// GroupedBarsCI is GroupedBarsRange with an interval per bar, lo[s][g] to hi[s][g] (e.g. the 95% Wilson
+// interval of an accuracy), drawn as an error bar with caps; nil lo and hi draw none, a NaN end leaves
+// that bar without one. The value is written above the interval.
+func GroupedBarsCI(title string, groups, series []string, values, lo, hi [][]float64, ylabel string, ymin, ymax float64) (*Figure, error) {
+	if (lo == nil) != (hi == nil) || (lo != nil && (len(lo) != len(values) || len(hi) != len(values))) {
+		return nil, fmt.Errorf("figure: bars %q: intervals for %d and %d series of %d", title, len(lo), len(hi), len(values))
+	}
+	for s := range lo {
+		if len(lo[s]) != len(values[s]) || len(hi[s]) != len(values[s]) {
+			return nil, fmt.Errorf("figure: bars %q: series %q has %d and %d interval ends for %d values", title, series[s], len(lo[s]), len(hi[s]), len(values[s]))
+		}
+	}
+	p, legend, width, err := groupedBarsPlotCI(title, groups, series, values, lo, hi, ylabel, ymin, ymax)
 	if err != nil {
 		return nil, err
 	}
@@ -46,6 +61,11 @@ func GroupedBarsRange(title string, groups, series []string, values [][]float64,
 
 // groupedBarsPlot is GroupedBars without the frame: the plot, its legend and the width of its axes.
 func groupedBarsPlot(title string, groups, series []string, values [][]float64, ylabel string, ymin, ymax float64) (*plot.Plot, plot.Legend, vg.Length, error) {
+	return groupedBarsPlotCI(title, groups, series, values, nil, nil, ylabel, ymin, ymax)
+}
+
+// groupedBarsPlotCI is groupedBarsPlot with the bars' intervals (see GroupedBarsCI).
+func groupedBarsPlotCI(title string, groups, series []string, values, ciLo, ciHi [][]float64, ylabel string, ymin, ymax float64) (*plot.Plot, plot.Legend, vg.Length, error) {
 	fail := func(format string, args ...any) (*plot.Plot, plot.Legend, vg.Length, error) {
 		return nil, plot.Legend{}, 0, fmt.Errorf(format, args...)
 	}
@@ -72,7 +92,7 @@ func groupedBarsPlot(title string, groups, series []string, values [][]float64, 
 	if !any {
 		return fail("figure: bars %q: every value is missing (NaN)", title)
 	}
-	b := &groupedBars{groups: groups, series: series, values: values, digits: valueDigits(hi - lo)}
+	b := &groupedBars{groups: groups, series: series, values: values, lo: ciLo, hi: ciHi, digits: valueDigits(hi - lo)}
 	p := plot.New()
 	p.Title.Text = title
 	p.Y.Label.Text = ylabel
@@ -145,7 +165,10 @@ func (s swatch) Thumbnail(c *draw.Canvas) {
 type groupedBars struct {
 	groups, series []string
 	values         [][]float64
-	digits         int
+	// lo and hi, when set, are each bar's interval (e.g. a 95% Wilson interval), drawn as an error bar;
+	// a NaN end leaves that bar without one.
+	lo, hi [][]float64
+	digits int
 }
 
 // DataRange implements plot.DataRanger.
@@ -181,6 +204,15 @@ func (b *groupedBars) Plot(c draw.Canvas, p *plot.Plot) {
 			c.FillPolygon(SeriesColor(s), []vg.Point{{X: x0, Y: y0}, {X: x1, Y: y0}, {X: x1, Y: y1}, {X: x0, Y: y1}})
 			label := fmt.Sprintf("%.*f", b.digits, v)
 			top := max(y0, y1) + vg.Points(1.5)
+			if b.lo != nil && !math.IsNaN(b.lo[s][g]) && !math.IsNaN(b.hi[s][g]) {
+				xm, cap := (x0+x1)/2, min((x1-x0)/4, vg.Points(3))
+				ylo, yhi := trY(b.lo[s][g]), trY(b.hi[s][g])
+				st := draw.LineStyle{Color: color.Black, Width: vg.Points(0.9)}
+				c.StrokeLine2(st, xm, ylo, xm, yhi)
+				c.StrokeLine2(st, xm-cap, ylo, xm+cap, ylo)
+				c.StrokeLine2(st, xm-cap, yhi, xm+cap, yhi)
+				top = max(top, yhi+vg.Points(1.5))
+			}
 			if above.Width(label) <= x1-x0+vg.Points(2) {
 				c.FillText(above, vg.Point{X: (x0 + x1) / 2, Y: top}, label)
 			} else {

@@ -99,7 +99,7 @@ func RobustnessBars(title string, recs []*experiment.Record, label func(experime
 		return nil, fmt.Errorf("figure: robustness bars %q: head %q: want main or aux", title, head)
 	}
 	var series []string
-	var values [][]float64
+	var values, los, his [][]float64
 	present := map[string]bool{}
 	for _, r := range recs {
 		spec, res, err := RobustnessOf(r)
@@ -109,20 +109,23 @@ func RobustnessBars(title string, recs []*experiment.Record, label func(experime
 		if head == "aux" && len(res.Tasks) < 2 {
 			continue
 		}
-		row := make([]float64, len(conditionOrder))
+		row, lo, hi := make([]float64, len(conditionOrder)), make([]float64, len(conditionOrder)), make([]float64, len(conditionOrder))
 		for i, name := range conditionOrder {
-			row[i] = math.NaN()
+			row[i], lo[i], hi[i] = math.NaN(), math.NaN(), math.NaN()
 			for _, c := range res.Conditions {
 				if c.Name == name && len(c.TaskAccuracy) > 0 {
 					v := c.TaskAccuracy[0]
 					if head == "aux" {
 						v = mean(c.TaskAccuracy[1:])
+					} else if p, err := c.MainAccuracy(c.Images(res.N)); err == nil {
+						lo[i], hi[i] = 100*p.Lo, 100*p.Hi // 95% Wilson interval
 					}
 					row[i], present[name] = 100*v, true
 				}
 			}
 		}
 		series, values = append(series, label(spec)), append(values, row)
+		los, his = append(los, lo), append(his, hi)
 	}
 	if len(series) == 0 {
 		return nil, fmt.Errorf("figure: robustness bars %q: no record with %s accuracies", title, head)
@@ -136,20 +139,22 @@ func RobustnessBars(title string, recs []*experiment.Record, label func(experime
 			groups = append(groups, conditionLabel(name))
 		}
 	}
-	for s, row := range values {
-		var kept []float64
-		for i, v := range row {
-			if keep[i] {
-				kept = append(kept, v)
+	for _, rows := range [][][]float64{values, los, his} {
+		for s, row := range rows {
+			var kept []float64
+			for i, v := range row {
+				if keep[i] {
+					kept = append(kept, v)
+				}
 			}
+			rows[s] = kept
 		}
-		values[s] = kept
 	}
-	ylabel := "main-task accuracy (%)"
+	ylabel := "main-task accuracy (%, with 95% Wilson intervals)"
 	if head == "aux" {
 		ylabel = "mean auxiliary-task accuracy (%)"
 	}
-	return GroupedBarsRange(title, groups, series, values, ylabel, 0, 100)
+	return GroupedBarsCI(title, groups, series, values, los, his, ylabel, 0, 100)
 }
 
 func mean(xs []float64) float64 {

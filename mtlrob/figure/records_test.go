@@ -43,7 +43,7 @@ func TestRobustnessBars(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, svg := savedPNG(t, fig, 700, 500)
-	for _, want := range []string{"natural, main only", "natural, main+category+region", "92.0", "91.8", "22.2", "27.4", "adaptive", "untargeted", "main-task accuracy (%)"} {
+	for _, want := range []string{"natural, main only", "natural, main+category+region", "92.0", "91.8", "22.2", "27.4", "adaptive", "untargeted", "main-task accuracy (%, with 95% Wilson intervals)"} {
 		if !strings.Contains(svg, want) {
 			t.Errorf("main: SVG lacks %q", want)
 		}

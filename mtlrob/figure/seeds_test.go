@@ -1,6 +1,7 @@
 package figure
 
 import (
+	"math"
 	"os"
 	"path/filepath"
 	"testing"
@@ -51,5 +52,32 @@ func TestHeadlineBars(t *testing.T) {
 		{Seed: 2, A: metric.NewProportion(61, 100), B: metric.NewProportion(60, 100)}}}}
 	if _, err := HeadlineBars("h", cmp); err != nil {
 		t.Fatal(err)
+	}
+}
+
+func TestGroupedBarsCI(t *testing.T) {
+	v := [][]float64{{60, 70}}
+	for _, tc := range []struct {
+		name   string
+		lo, hi [][]float64
+		ok     bool
+	}{
+		{"none", nil, nil, true},
+		{"intervals", [][]float64{{55, 66}}, [][]float64{{65, 74}}, true},
+		{"one missing", [][]float64{{55, math.NaN()}}, [][]float64{{65, math.NaN()}}, true},
+		{"lo only", [][]float64{{55, 66}}, nil, false},
+		{"short", [][]float64{{55}}, [][]float64{{65}}, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f, err := GroupedBarsCI("t", []string{"a", "b"}, []string{"s"}, v, tc.lo, tc.hi, "y", 0, 100)
+			if (err == nil) != tc.ok {
+				t.Fatalf("error %v, want ok %v", err, tc.ok)
+			}
+			if err == nil {
+				if _, err := f.Save(t.TempDir(), "ci"); err != nil {
+					t.Fatal(err)
+				}
+			}
+		})
 	}
 }
