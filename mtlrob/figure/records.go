@@ -69,7 +69,7 @@ func ComboOf(s experiment.ModelSpec) string {
 func TrainingOf(s experiment.ModelSpec) string { return s.Training }
 
 // conditionOrder is the order of the robustness conditions along a figure's x axis.
-var conditionOrder = []string{"clean", "pgd-targeted", "pgd", "cw", "adaptive"}
+var conditionOrder = []string{"clean", "pgd-targeted", "pgd", "cw", "worst-case", "adaptive"}
 
 // conditionLabel is a condition's two-line axis label.
 func conditionLabel(name string) string {
@@ -80,6 +80,8 @@ func conditionLabel(name string) string {
 		return "PGD\nuntargeted"
 	case "cw":
 		return "CW-L2"
+	case "worst-case":
+		return "worst\ncase"
 	case "adaptive":
 		return "adaptive\n(white-box)"
 	}
