@@ -256,6 +256,10 @@ func useStored(rec *Record, sameConfig bool, budget, backendLine string) (bool, 
 			fp.Dirty = false
 			p.Fingerprint = &fp
 		}
+		// Without a backend line (a read that cannot compute anyway) the backend is not compared.
+		if p.Fingerprint != nil && strings.TrimSpace(backendLine) == "" {
+			current.Backend = p.Fingerprint.Backend
+		}
 		why = append(why, CheckFingerprint(p, current)...)
 	}
 	if len(why) == 0 {
