@@ -2,6 +2,7 @@ package attack
 
 import (
 	"math"
+	"slices"
 	"testing"
 
 	. "github.com/gomlx/gomlx/core/graph"
@@ -116,16 +117,18 @@ func TestDirectionsOnToyModel(t *testing.T) {
 	g0, l0 := ty.taskGradient(t, 0, ty.x)
 	g1, l1 := ty.taskGradient(t, 1, ty.x)
 	g, l := [][]float64{g0, g1}, [][]float64{l0, l1}
+	kb := ty.kinkBounds(t, 0, 0, 0) // engine and reference at the same x: no drift
 	for _, dir := range []Direction{Total{}, SignTotal{}, WGD{}, WGD{Variant: WGDCode}, DGBA{}} {
 		want := hostDirection(dir.Name(), g, l, l, l, ty.n)
+		bound, near := directionBound(dir.Name(), kb, g, l, l, ty.n)
 		got := engineDirection(t, ty, dir)
-		scale := 0.0
-		for _, w := range want {
-			scale = math.Max(scale, math.Abs(w))
-		}
 		for j := range want {
-			if math.Abs(got[j]-want[j]) > 1e-5*math.Max(scale, 1) {
-				t.Fatalf("%s: direction[%d] = %v, reference %v", dir.Name(), j, got[j], want[j])
+			if dir.Name() == "SignTotal" && near[j] {
+				t.Logf("%s: direction[%d]: a task's gradient is within rounding of 0, not compared", dir.Name(), j)
+				continue
+			}
+			if math.Abs(got[j]-want[j]) > bound[j] {
+				t.Fatalf("%s: direction[%d] = %v, reference %v (rounding bound %.3g)", dir.Name(), j, got[j], want[j], bound[j])
 			}
 		}
 	}
@@ -135,15 +138,22 @@ func TestDirectionsOnToyModel(t *testing.T) {
 // multi-task direction and replays them on the host from separately computed per-task gradients:
 // the WGD paper variant must recompute its weights at every step from the losses at the iterate
 // and at x_0, the code variant must keep the x_0 weights, DGBA must use the per-sample losses at
-// the iterate.
+// the iterate. A step moves by alpha times a sign, which rounding can flip where the direction (for
+// SignTotal: a task's gradient) is within its rounding bound of 0 (toy.kinkBounds) or a hidden ReLU
+// input within its bound of 0; such a sample is not compared from that step on (its later gradients
+// are taken at another point), nor, for WGD(paper), whose weights are batch means of the current
+// losses, any sample. With this seed one sample of WGD(code) is left out, none of the others.
 func TestPGDDirectionsFollowReference(t *testing.T) {
 	ty := newToy(t, 5, 8)
 	const eps, alpha, steps = 0.1, 0.03, 3
+	ty.taskGradient(t, 0, ty.x) // creates every variable, for kinkBounds
+	ty.taskGradient(t, 1, ty.x)
+	kb := ty.kinkBounds(t, steps, alpha, eps)
 	for _, dir := range []Direction{Total{}, SignTotal{}, WGD{}, WGD{Variant: WGDCode}, DGBA{}} {
 		// Host replay.
 		x := f64(ty.x)
 		var start [][]float64
-		nearZero := make([]bool, len(x)) // coordinates where a sign could flip on rounding
+		nearKink := make([]bool, ty.n) // samples where a step's sign could flip on rounding
 		for range steps {
 			xf := make([]float32, len(x))
 			for j := range x {
@@ -154,15 +164,27 @@ func TestPGDDirectionsFollowReference(t *testing.T) {
 			if start == nil {
 				start = [][]float64{l0, l1}
 			}
-			d := hostDirection(dir.Name(), [][]float64{g0, g1}, [][]float64{l0, l1}, start, start, ty.n)
+			g, l := [][]float64{g0, g1}, [][]float64{l0, l1}
+			d := hostDirection(dir.Name(), g, l, start, start, ty.n)
+			_, near := directionBound(dir.Name(), kb, g, l, start, ty.n)
 			for j := range x {
-				if math.Abs(d[j]) < 1e-6 {
-					nearZero[j] = true
+				if near[j] || ty.nearReLUKink(kb, xf, j/16) {
+					nearKink[j/16] = true
 				}
 				x0 := float64(ty.x[j])
 				x[j] = math.Min(math.Max(x[j]+alpha*sign(d[j]), x0-eps), x0+eps)
 				x[j] = math.Min(math.Max(x[j], 0), 1)
 			}
+		}
+		if dir.Name() == "WGD(paper)" && slices.Contains(nearKink, true) {
+			for i := range nearKink {
+				nearKink[i] = true
+			}
+		}
+		if n := len(slices.DeleteFunc(slices.Clone(nearKink), func(b bool) bool { return !b })); n > ty.n/2 {
+			t.Fatalf("%s: %d of %d samples pass within rounding of a sign flip: the check would say little", dir.Name(), n, ty.n)
+		} else if n > 0 {
+			t.Logf("%s: %d of %d samples within rounding of a sign flip, not compared", dir.Name(), n, ty.n)
 		}
 		// Engine.
 		r, err := NewRunner(ty.backend, ty.store, WhiteBox(ty.net),
@@ -176,9 +198,148 @@ func TestPGDDirectionsFollowReference(t *testing.T) {
 		}
 		got := tensors.MustCopyFlatData[float32](adv)
 		for j := range x {
-			if !nearZero[j] && math.Abs(float64(got[j])-x[j]) > 1e-6 {
+			// Where every sign agrees the iterates differ by rounding only: at most kb.drift (below).
+			if !nearKink[j/16] && math.Abs(float64(got[j])-x[j]) > kb.drift {
 				t.Fatalf("%s: x_3[%d] = %v, host replay %v", dir.Name(), j, got[j], x[j])
 			}
 		}
 	}
+}
+
+// directionBound returns, per coordinate, a bound on the rounding error of the direction name combines
+// from per-task gradients g (each off by at most kb.grad) and losses l and start losses s (each off by at
+// most kb.loss), and whether the direction's sign could flip on it there. The weights c_t of Total, WGD
+// and DGBA are positive, so hostDirection itself gives sum_t c_t E_t and sum_t c_t |g_t|; the weights are
+// ratios of at most 6 losses or loss means, off by rho = 6 kb.loss / (smallest loss) relative, and the
+// combination rounds by 4u: bound = sum_t c_t E_t + (rho + 4u) sum_t c_t |g_t|. SignTotal's kinks are at
+// each task's zero, so it is near one where some |g_t| <= E_t; away from them it is exact (bound 0).
+func directionBound(name string, kb toyKinkBounds, g, l, s [][]float64, n int) (bound []float64, near []bool) {
+	near = make([]bool, len(g[0]))
+	if name == "SignTotal" {
+		for j := range near {
+			for task := range g {
+				near[j] = near[j] || math.Abs(g[task][j]) <= kb.grad[task][j]
+			}
+		}
+		return make([]float64, len(near)), near
+	}
+	lMin := math.Inf(1)
+	for _, ls := range append(append([][]float64(nil), l...), s...) {
+		for _, v := range ls {
+			lMin = min(lMin, v)
+		}
+	}
+	absG := make([][]float64, len(g))
+	for task := range g {
+		absG[task] = make([]float64, len(g[task]))
+		for j, v := range g[task] {
+			absG[task][j] = math.Abs(v)
+		}
+	}
+	d := hostDirection(name, g, l, s, s, n)
+	fromE, fromG := hostDirection(name, kb.grad, l, s, s, n), hostDirection(name, absG, l, s, s, n)
+	rho := 6*kb.loss/lMin + 4*math.Ldexp(1, -24)
+	bound = make([]float64, len(d))
+	for j := range d {
+		bound[j] = fromE[j] + rho*fromG[j]
+		near[j] = math.Abs(d[j]) <= bound[j]
+	}
+	return bound, near
+}
+
+// toyKinkBounds are worst-case rounding bounds for a host replay of PGD on the toy against the engine
+// (see kinkBounds).
+type toyKinkBounds struct {
+	grad  [][]float64 // [task][n*16]: bound on |engine's - reference's| per-task input gradient
+	loss  float64     // bound on the error of a per-sample loss
+	drift float64     // bound on |engine's - host's| iterate, per value
+	w1    []float64   // hidden weights [16, 8] and biases [8], for nearReLUKink
+	b1    []float64
+	a1    []float64 // per hidden unit, bound on its sum of |terms| (inputs in [0,1])
+}
+
+// kinkBounds derives, from the toy's weights alone, worst-case float32 rounding bounds (any summation
+// order, any FMA use; u = 2^-24, first order) on the difference between the engine's per-task input
+// gradients at its iterate and the reference's (taskGradient, another graph) at the host's iterate,
+// over steps PGD steps of size alpha in an eps-ball:
+//   - drift X: each step's x + alpha s rounds by u (1+alpha), alpha by u alpha, the clip bounds
+//     x0 ± eps by u eps + u (1+eps), and the host's float32 of x by u; clips are 1-Lipschitz, so
+//     X = steps (3 + 2 alpha + 2 eps) u.
+//   - hidden pre-activation (16 products and a bias): 17 u A1_h, A1_h = sum_j |W1_jh| + |b1_h|;
+//     logit (8 products of ReLU outputs and a bias): 9 u A2_c + sum_h |W2_hc| 17 u A1_h <= 26 u A2_c,
+//     A2_c = sum_h |W2_hc| A1_h + |b2_c|; plus the drift X G, G = max_c sum_k sum_h |W2_hc| |W1_kh|:
+//     D = 26 u max A2 + X G.
+//   - softmax: logits off by D move p by a factor in [e^-2D, e^2D]; exp, the sum, the division add
+//     8u: |dp_c| <= p_c (2D + 8u). delta_h = sum_c W2_hc (p_c - y_c) (<= 4 terms) is then off by
+//     (4u + 8u + 2D) sum_c |W2_hc|, and g_j = sum_h W1_jh m_h delta_h (8 terms) by
+//     (20u + 2D) C_j, C_j = sum_h |W1_jh| sum_c |W2_hc|; the drift moves g_j by at most 2 X G C_j
+//     (|d p_c/d x_k| <= 2 p_c max_c' sum_h |W2_hc'| |W1_kh|), with the ReLU masks unchanged (checked
+//     by nearReLUKink). E_j = (20u + 2D + 2XG) C_j.
+//   - a loss, logsumexp(z) - z_y: 2D + 8u (1 + max A2).
+func (ty *toy) kinkBounds(t *testing.T, steps int, alpha, eps float64) toyKinkBounds {
+	t.Helper()
+	u := math.Ldexp(1, -24)
+	get := func(path string) []float64 {
+		v := ty.store.GetVariable(path)
+		if v == nil {
+			t.Fatalf("no variable %s", path)
+		}
+		return f64(tensors.MustCopyFlatData[float32](v.MustValue()))
+	}
+	const in, hid = 16, 8
+	kb := toyKinkBounds{w1: get("/backbone/fc/weights"), b1: get("/backbone/fc/biases"), a1: make([]float64, hid)}
+	for h := range hid {
+		kb.a1[h] = math.Abs(kb.b1[h])
+		for j := range in {
+			kb.a1[h] += math.Abs(kb.w1[j*hid+h])
+		}
+	}
+	X := float64(steps) * (3 + 2*alpha + 2*eps) * u
+	var maxA2, G float64
+	C := make([][]float64, 2)
+	for task, name := range []string{"main", "aux"} {
+		w2, b2 := get("/head_"+name+"/weights"), get("/head_"+name+"/biases")
+		k := len(b2)
+		C[task] = make([]float64, in)
+		for c := range k {
+			a2, gc := math.Abs(b2[c]), 0.0
+			for h := range hid {
+				a2 += math.Abs(w2[h*k+c]) * kb.a1[h]
+				for j := range in {
+					gc += math.Abs(w2[h*k+c]) * math.Abs(kb.w1[j*hid+h])
+					C[task][j] += math.Abs(kb.w1[j*hid+h]) * math.Abs(w2[h*k+c])
+				}
+			}
+			maxA2, G = max(maxA2, a2), max(G, gc)
+		}
+	}
+	D := 26*u*maxA2 + X*G
+	kb.grad = make([][]float64, 2)
+	for task := range kb.grad {
+		kb.grad[task] = make([]float64, ty.n*in)
+		for j := range kb.grad[task] {
+			kb.grad[task][j] = (20*u + 2*D + 2*X*G) * C[task][j%in]
+		}
+	}
+	kb.loss = 2*D + 8*u*(1+maxA2)
+	kb.drift = X
+	return kb
+}
+
+// nearReLUKink reports whether a hidden ReLU input of sample i at x is within its rounding error
+// (17 u A1) plus the drift's effect (sum_j |W1_jh| X) of 0, where the engine's mask could differ.
+func (ty *toy) nearReLUKink(kb toyKinkBounds, x []float32, i int) bool {
+	u := math.Ldexp(1, -24)
+	const in, hid = 16, 8
+	for h := range hid {
+		z, w := kb.b1[h], 0.0
+		for j := range in {
+			z += float64(x[i*in+j]) * kb.w1[j*hid+h]
+			w += math.Abs(kb.w1[j*hid+h])
+		}
+		if math.Abs(z) <= 17*u*kb.a1[h]+w*kb.drift {
+			return true
+		}
+	}
+	return false
 }

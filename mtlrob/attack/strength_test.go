@@ -140,8 +140,14 @@ func TestStrengthLeNetFashionMNIST(t *testing.T) {
 	if c := acc("clean"); c < 0.75 {
 		t.Errorf("clean main accuracy %.3f, want >= 0.75 for a meaningful reference", c)
 	}
-	if p := acc("pgd40"); p >= 0.05 {
-		t.Errorf("PGD-40 at eps 0.1: main accuracy %.4f, want < 0.05", p)
+	// The kernels (XLA's, or the pure-Go backend's AVX-512 or AVX2 ones) change the training trajectory,
+	// and with it which of the 400 images PGD-40 leaves correct: 9, 10 and 14 on XLA default, XLA with
+	// SSE4.2 kernels and pure Go on AVX2. Taken as a fresh Binomial(400, p) draw with p <= 0.035 (the
+	// largest seen), 20 or more (the 0.05 this replaced) has probability 0.07 at that p, 0.008 at the
+	// pooled 0.0275; 32 or more (0.08) has 1.7e-5. FGSM (0.13-0.16 on all three) and no attack (0.89)
+	// stay far above it, so a weakened PGD still fails.
+	if p := acc("pgd40"); p >= 0.08 {
+		t.Errorf("PGD-40 at eps 0.1: main accuracy %.4f, want < 0.08", p)
 	}
 	if f, p, c := acc("fgsm"), acc("pgd40"), acc("clean"); !(f > p && f < c) {
 		t.Errorf("main accuracy clean %.4f, FGSM %.4f, PGD-40 %.4f: want clean > FGSM > PGD-40", c, f, p)
