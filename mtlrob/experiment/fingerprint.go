@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime/debug"
 	"slices"
 	"sort"
 	"strings"
@@ -149,7 +150,34 @@ func computeCodeFingerprint() (Fingerprint, error) {
 	if o, err := st.Output(); err != nil || len(bytes.TrimSpace(o)) > 0 {
 		fp.Dirty = true
 	}
+	// The files are read when the process runs, which describes the code it runs only if it was built
+	// from this tree: `go run`, go test and the notebooks build and run at once. A binary built earlier
+	// with `go build` carries its revision (vcs.revision, vcs.modified); when that is not the clean
+	// HEAD of this tree, its records cannot be vouched for, and count as dirty.
+	if rev, modified, ok := buildRevision(); ok {
+		head, err := exec.Command("git", "-C", root, "rev-parse", "HEAD").Output()
+		if err != nil || modified || strings.TrimSpace(string(head)) != rev {
+			fp.Dirty = true
+		}
+	}
 	return fp, nil
+}
+
+// buildRevision is the VCS revision the running binary was built from, when the build stamped one.
+func buildRevision() (rev string, modified, ok bool) {
+	info, found := debug.ReadBuildInfo()
+	if !found {
+		return "", false, false
+	}
+	for _, s := range info.Settings {
+		switch s.Key {
+		case "vcs.revision":
+			rev, ok = s.Value, true
+		case "vcs.modified":
+			modified = s.Value == "true"
+		}
+	}
+	return rev, modified, ok
 }
 
 // Staleness says whether a stored record still describes what the current code would compute.
