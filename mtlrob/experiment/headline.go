@@ -375,7 +375,10 @@ func HeadlineMarkdown(rob, dirs []*Record, budget string) (string, error) {
 			fmt.Fprintf(&b, "| %s (n = %d) | %d | %s | %s | %+.1f [%+.1f, %+.1f] | %s |\n", title, s.A.N, s.Seed, pct(s.A), pct(s.B),
 				100*s.McNemar.Diff, 100*s.McNemar.Lo, 100*s.McNemar.Hi, metric.FormatP(s.McNemar.P))
 		}
-		fmt.Fprintf(&b, "| %s | mean ± sd of %d | %.1f ± %.1f | %.1f ± %.1f | %+.1f ± %.1f [%+.1f, %+.1f] | pooled %s |\n", title,
+		if len(cc.Seeds) < 2 {
+			continue // one seed: its row above is all there is
+		}
+		fmt.Fprintf(&b, "| **%s** | **mean ± sd of %d** | %.1f ± %.1f | %.1f ± %.1f | %+.1f ± %.1f [%+.1f, %+.1f] | pooled %s |\n", title,
 			len(cc.Seeds), 100*cc.MeanA, 100*cc.SDA, 100*cc.MeanB, 100*cc.SDB, 100*cc.MeanDiff, 100*cc.SDDiff,
 			100*cc.DiffLo, 100*cc.DiffHi, metric.FormatP(cc.PooledP))
 	}

@@ -72,7 +72,7 @@ func TestCompareMultiTask(t *testing.T) {
 		t.Errorf("pooled p %g, want 0.375", c.PooledP)
 	}
 	md, err := HeadlineMarkdown(recs, nil, "standard")
-	if err != nil || !strings.Contains(md, "mean ± sd of 2") || !strings.Contains(md, "pooled 0.375") {
+	if err != nil || !strings.Contains(md, "mean ± sd of 2**") || !strings.Contains(md, "pooled 0.375") {
 		t.Errorf("markdown (err %v):\n%s", err, md)
 	}
 }
