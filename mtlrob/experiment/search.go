@@ -140,6 +140,10 @@ type SearchCandidate struct {
 	CleanAccuracy  *float64 `json:"clean_accuracy,omitempty"`
 	RobustAccuracy *float64 `json:"robust_accuracy,omitempty"`
 	TrainSeconds   float64  `json:"train_seconds,omitempty"`
+	// Failed says why a selected candidate's PGD-AT model is a failed run (ErrFailedRun: it ended at
+	// chance accuracy); such a candidate has no accuracies and is left out of the correlations and of
+	// Best, but stays in the record so that the failure is on file.
+	Failed string `json:"failed,omitempty"`
 }
 
 // SearchResults is the Results part of a task-search record.
@@ -169,6 +173,8 @@ type MainOnlyResult struct {
 	Model          string  `json:"model"`
 	CleanAccuracy  float64 `json:"clean_accuracy"`
 	RobustAccuracy float64 `json:"robust_accuracy"`
+	// Failed says why the main-only model is a failed run (its accuracies are then zero and never shown).
+	Failed string `json:"failed,omitempty"`
 }
 
 // LoadOrSearchTasks returns the task-search record of spec, reading it when it exists with the same spec
@@ -262,10 +268,15 @@ func LoadOrSearchTasks(env Env, spec SearchSpec) (*Record, error) {
 	selectCandidates(searched, spec.Size.Top, spec.Size.Spread)
 	mo := ModelSpec{Dataset: spec.Dataset, Arch: spec.Arch, Aux: []string{}, Training: "pgd-at", Budget: spec.Budget, Seed: spec.Seed}
 	out.MainOnly.Model = mo.Name()
-	if out.MainOnly.CleanAccuracy, out.MainOnly.RobustAccuracy, err = s.trainAndEvaluate(mo, false); err != nil {
+	switch out.MainOnly.CleanAccuracy, out.MainOnly.RobustAccuracy, err = s.trainAndEvaluate(mo, false); {
+	case errors.Is(err, ErrFailedRun):
+		out.MainOnly.CleanAccuracy, out.MainOnly.RobustAccuracy, out.MainOnly.Failed = 0, 0, err.Error()
+		logf("main only: FAILED: %v", err)
+	case err != nil:
 		return nil, fmt.Errorf("experiment: task search: main only: %w", err)
+	default:
+		logf("trained main only: clean %.3f, %s %.3f", out.MainOnly.CleanAccuracy, s.pgd.Name(), out.MainOnly.RobustAccuracy)
 	}
-	logf("trained main only: clean %.3f, %s %.3f", out.MainOnly.CleanAccuracy, s.pgd.Name(), out.MainOnly.RobustAccuracy)
 	for i := range cands {
 		c := &cands[i]
 		if c.Selected == "" {
@@ -278,6 +289,11 @@ func LoadOrSearchTasks(env Env, spec SearchSpec) (*Record, error) {
 			ms.Maps = nil
 		}
 		clean, robust, err := s.trainAndEvaluate(ms, c.Family != FamilyBuiltin)
+		if errors.Is(err, ErrFailedRun) { // on file, never a result: no accuracies, out of the correlations
+			c.Model, c.Failed, c.TrainSeconds = ms.Name(), err.Error(), time.Since(t0).Seconds()
+			logf("trained %-16s (%s, rank %d): FAILED: %v", c.Map.Name, c.Selected, c.Rank, err)
+			continue
+		}
 		if err != nil {
 			return nil, fmt.Errorf("experiment: task search: candidate %q: %w", c.Map.Name, err)
 		}

@@ -54,7 +54,11 @@ func SearchCandidatesTable(rec *Record) (*metric.Table, error) {
 		if c.CleanAccuracy != nil && c.RobustAccuracy != nil {
 			clean, robust = roundTo(100**c.CleanAccuracy, 1), roundTo(100**c.RobustAccuracy, 1)
 		}
-		if c.SameAs != "" {
+		switch {
+		case c.Failed != "":
+			rows[i] = fmt.Sprintf("%s (%s, FAILED run)", c.Map.Name, c.Family)
+			t.Rows[i] = rows[i]
+		case c.SameAs != "":
 			rows[i] = fmt.Sprintf("%s (%s, = %s)", c.Map.Name, c.Family, c.SameAs)
 			t.Rows[i] = rows[i]
 		}
@@ -126,7 +130,9 @@ func SearchComparison(rec *Record, robustness []*Record) (*metric.Table, error) 
 		clean, robust float64
 	}
 	var rows []row
-	rows = append(rows, row{"main only (search)", res.MainOnly.CleanAccuracy, res.MainOnly.RobustAccuracy})
+	if res.MainOnly.Failed == "" { // a failed run is never a result
+		rows = append(rows, row{"main only (search)", res.MainOnly.CleanAccuracy, res.MainOnly.RobustAccuracy})
+	}
 	var best *SearchCandidate
 	for i, c := range res.Candidates {
 		if c.RobustAccuracy == nil || c.CleanAccuracy == nil {

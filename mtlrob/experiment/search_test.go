@@ -2,6 +2,7 @@ package experiment
 
 import (
 	"encoding/json"
+	"math"
 	"path/filepath"
 	"reflect"
 	"slices"
@@ -115,6 +116,8 @@ func TestSearchCorrelationsAndComparison(t *testing.T) {
 		{Map: task.Map{Name: "r2"}, Family: FamilyGroup, Proxies: map[string]float64{v: 2}, CleanAccuracy: fp(0.7), RobustAccuracy: fp(0.40)},
 		{Map: task.Map{Name: "r3"}, Family: FamilySeparate, Proxies: map[string]float64{v: 3}, CleanAccuracy: fp(0.7), RobustAccuracy: fp(0.45)},
 		{Map: task.Map{Name: "untrained"}, Family: FamilyRandom, Proxies: map[string]float64{v: 9}},
+		// a selected candidate whose PGD-AT ended at chance: on file, never a result
+		{Map: task.Map{Name: "failed"}, Family: FamilySeparate, Proxies: map[string]float64{v: 0.5}, Selected: "top", Model: "m", Failed: "failed run"},
 		{Map: task.Map{Name: "twin"}, Family: FamilyBuiltin, SameAs: "r2", Proxies: map[string]float64{v: 2}, CleanAccuracy: fp(0.7), RobustAccuracy: fp(0.40)},
 		{Map: task.Map{Name: "category"}, Family: FamilyBuiltin, Proxies: map[string]float64{v: 4}, CleanAccuracy: fp(0.7), RobustAccuracy: fp(0.55)},
 	}
@@ -144,8 +147,24 @@ func TestSearchCorrelationsAndComparison(t *testing.T) {
 		!strings.HasSuffix(got, "within two standard errors (10.0 points on 200 examples)") {
 		t.Errorf("verdict %q", got)
 	}
-	if _, err := SearchCandidatesTable(rec); err != nil {
-		t.Error(err)
+	ct, err := SearchCandidatesTable(rec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if i := slices.Index(ct.Rows, "failed (confusion-separate, FAILED run)"); i < 0 {
+		t.Errorf("candidates table rows %q: no FAILED row", ct.Rows)
+	} else if c, r := ct.Cells[i][len(ct.Columns)-2], ct.Cells[i][len(ct.Columns)-1]; !math.IsNaN(c) || !math.IsNaN(r) {
+		t.Errorf("failed candidate shows accuracies %v / %v, want none", c, r)
+	}
+	// A failed main-only model is not a row either.
+	res := rec.Results.(SearchResults)
+	res.MainOnly = MainOnlyResult{Model: "m", Failed: "failed run"}
+	rec.Results = res
+	if tab, err = SearchComparison(rec, nil); err != nil {
+		t.Fatal(err)
+	}
+	if slices.Contains(tab.Rows, "main only (search)") {
+		t.Errorf("rows %q: a failed main-only model is shown as a result", tab.Rows)
 	}
 }
 

@@ -169,7 +169,9 @@ func SearchBars(title string, rec *experiment.Record) (*Figure, error) {
 			rows[j], rows[j-1] = rows[j-1], rows[j]
 		}
 	}
-	rows = append([]row{{"main only", 100 * res.MainOnly.CleanAccuracy, 100 * res.MainOnly.RobustAccuracy}}, rows...)
+	if res.MainOnly.Failed == "" { // a failed run is never a result
+		rows = append([]row{{"main only", 100 * res.MainOnly.CleanAccuracy, 100 * res.MainOnly.RobustAccuracy}}, rows...)
+	}
 	groups := make([]string, len(rows))
 	values := [][]float64{make([]float64, len(rows)), make([]float64, len(rows))}
 	for i, r := range rows {
