@@ -116,3 +116,15 @@ func TestCommittedRecordsAreClean(t *testing.T) {
 		}
 	}
 }
+
+// A record's git revision says "+dirty" exactly when its fingerprint does: the two speak of the same
+// files (an edited notebook does not make a record dirty).
+func TestProvenanceDirtyAgreesWithFingerprint(t *testing.T) {
+	p := NewProvenance(1, "go")
+	if p.Fingerprint == nil {
+		t.Skip("no fingerprint: not inside the repository")
+	}
+	if got := strings.HasSuffix(p.GitRevision, "+dirty"); got != p.Fingerprint.Dirty {
+		t.Errorf("git_revision %q but fingerprint.dirty = %v", p.GitRevision, p.Fingerprint.Dirty)
+	}
+}

@@ -52,6 +52,12 @@ func NewProvenance(seed int64, backend string) Provenance {
 	p.GitRevision = gitRevision()
 	if fp, err := CodeFingerprint(backend); err == nil {
 		p.Fingerprint = &fp
+		// "+dirty" speaks of the record's code, as the fingerprint does: an edited notebook or README
+		// does not make a record dirty, an edited attack does.
+		p.GitRevision = strings.TrimSuffix(p.GitRevision, "+dirty")
+		if fp.Dirty && p.GitRevision != "unknown" {
+			p.GitRevision += "+dirty"
+		}
 	}
 	return p
 }
@@ -71,6 +77,7 @@ func RelativePaths(s string) string {
 }
 
 // gitRevision is the working tree's HEAD, with "+dirty" when it has uncommitted changes, or "unknown".
+// NewProvenance narrows "+dirty" to the fingerprinted code when it can compute the fingerprint.
 func gitRevision() string {
 	out, err := exec.Command("git", "rev-parse", "--short=12", "HEAD").Output()
 	if err != nil {
