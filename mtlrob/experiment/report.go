@@ -318,7 +318,10 @@ func Table3(recs []*Record, dataset, training string) (*metric.Table, error) {
 
 // RejectionTable is the analogue of 001 Fig. 3/4 in numbers: for every multi-task model of the dataset,
 // main-task accuracy (%) without the rejection module and with it (rejected inputs counted as defended;
-// k = 1), under each attack, plus the rejection rates.
+// k = 1), under each attack, plus the rejection rates, each with its 95% Wilson interval; "p <attack>"
+// is the exact McNemar test of with against without rejection on the same images (the only discordant
+// images are the wrong ones the module rejects, so p is small whenever it rejects enough of them: the
+// price is in "clean rejected").
 func RejectionTable(recs []*Record, dataset string) (*metric.Table, error) {
 	conds := []string{"pgd-targeted", "pgd", "cw", "worst-case", "adaptive"}
 	var cols []string
@@ -326,10 +329,14 @@ func RejectionTable(recs []*Record, dataset string) (*metric.Table, error) {
 	for _, c := range conds {
 		cols = append(cols, ConditionTitles[c], ConditionTitles[c]+" +reject", ConditionTitles[c]+" rejected")
 	}
+	for _, c := range conds {
+		cols = append(cols, "p "+ConditionTitles[c])
+	}
 	var rows []string
 	type cell struct {
 		row, col string
-		v        float64
+		v        float64 // the value, in % for a proportion
+		k, n     int     // the proportion k/n behind v (n = 0: no counts on record, or a p-value)
 	}
 	var cells []cell
 	var sel []*Record
@@ -353,12 +360,16 @@ func RejectionTable(recs []*Record, dataset string) (*metric.Table, error) {
 			}
 			rep := c.Rejection[0] // k = 1, the paper's rule
 			if c.Name == "clean" {
-				cells = append(cells, cell{row, "clean rejected", 100 * rep.Clean.RejectionRate})
+				cells = append(cells, cell{row, "clean rejected", 100 * rep.Clean.RejectionRate, rep.Clean.Rejected, rep.Clean.N})
 				continue
 			}
-			t := ConditionTitles[c.Name]
-			cells = append(cells, cell{row, t, 100 * rep.Adversarial.Accuracy}, cell{row, t + " +reject", 100 * rep.Adversarial.RobustAccuracy},
-				cell{row, t + " rejected", 100 * rep.Adversarial.RejectionRate})
+			t, a := ConditionTitles[c.Name], rep.Adversarial
+			cells = append(cells, cell{row, t, 100 * a.Accuracy, a.Correct, a.N},
+				cell{row, t + " +reject", 100 * a.RobustAccuracy, a.AcceptedCorrect + a.Rejected, a.N},
+				cell{row, t + " rejected", 100 * a.RejectionRate, a.Rejected, a.N})
+			if a.N > 0 {
+				cells = append(cells, cell{row, "p " + t, metric.McNemarP(0, a.RejectedWrong), 0, 0})
+			}
 		}
 	}
 	t, err := metric.NewTable(dataset+scope(sel)+": main-task accuracy (%) without and with rejection (k = 1), and rejection rates (%)", rows, cols)
@@ -366,10 +377,24 @@ func RejectionTable(recs []*Record, dataset string) (*metric.Table, error) {
 		return nil, err
 	}
 	for _, c := range cells {
-		if err := t.Set(c.row, c.col, c.v); err != nil {
+		if c.n == 0 {
+			if err := t.Set(c.row, c.col, c.v); err != nil {
+				return nil, err
+			}
+			continue
+		}
+		p := metric.NewProportion(c.k, c.n)
+		if err := t.SetInterval(c.row, c.col, c.v, 100*p.Lo, 100*p.Hi); err != nil {
 			return nil, err
 		}
 	}
+	for _, c := range conds {
+		t.PColumns = append(t.PColumns, "p "+ConditionTitles[c])
+	}
+	t.Notes = append(t.Notes, "[lo, hi]: 95% Wilson score interval (Wilson 1927) over the images each attack was run on.",
+		"p <attack>: two-sided exact McNemar test (McNemar 1947) of the main-task outcomes with rejection (a rejected input counted "+
+			"as defended) against those without, on the same images; the discordant images are the wrong ones the module rejects, "+
+			"so a small p says the module catches adversarial inputs, and \"clean rejected\" says what it costs on clean ones.")
 	addSanityNote(t, sel, func(s ModelSpec) string { return s.Training + ", " + comboOf(s) })
 	return t, nil
 }
@@ -396,10 +421,34 @@ func ARPTable(rec *Record) (*metric.Table, error) {
 	if err != nil {
 		return nil, err
 	}
+	clean, err := decodeAll(res.CleanCorrect)
+	if err != nil {
+		return nil, fmt.Errorf("experiment: %s: %w", rec.Name, err)
+	}
+	withCI := false
 	for _, run := range res.Runs {
-		if err := t.Set(run.Direction, epsLabel(run.Eps), run.ARP); err != nil {
+		adv, err := decodeAll(run.TaskCorrect)
+		if err != nil {
+			return nil, fmt.Errorf("experiment: %s: %w", rec.Name, err)
+		}
+		if len(clean) == 0 || len(adv) != len(clean) {
+			if err := t.Set(run.Direction, epsLabel(run.Eps), run.ARP); err != nil {
+				return nil, err
+			}
+			continue
+		}
+		lo, hi := bootstrapARPInterval(clean, adv, arpBootstrapReps, uint64(spec.Seed))
+		if err := t.SetInterval(run.Direction, epsLabel(run.Eps), run.ARP, lo, hi); err != nil {
 			return nil, err
 		}
+		withCI = true
+	}
+	if withCI {
+		t.Notes = append(t.Notes, fmt.Sprintf("[lo, hi]: 95%% percentile bootstrap interval of ARP over the test images (%d resamples; "+
+			"the clean and attacked outcomes of an image are resampled together). Whether two directions differ is the paired "+
+			"bootstrap of their difference (headline tables), not the overlap of these intervals.", arpBootstrapReps))
+	} else {
+		t.Notes = append(t.Notes, metric.Missing+" interval: the record predates per-image outcomes (clean_correct, task_correct).")
 	}
 	return t, nil
 }

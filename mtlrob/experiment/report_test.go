@@ -1,9 +1,11 @@
 package experiment
 
 import (
+	"github.com/mtlrob/mtlrob/mtlrob/metric"
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -193,5 +195,83 @@ func TestConditionMainAccuracy(t *testing.T) {
 	}
 	if _, err := (Condition{Name: "x", MainCorrect: "1a"}).MainOutcomes(); err == nil {
 		t.Errorf("malformed MainCorrect: no error")
+	}
+}
+
+// TestRejectionTableStatistics: each rate carries its Wilson interval from the record's counts, and the
+// p-value is the exact McNemar test whose only discordant images are the rejected wrong ones.
+func TestRejectionTableStatistics(t *testing.T) {
+	spec := ModelSpec{Dataset: "fashion-mnist", Aux: []string{"category"}, Training: "pgd-at", Budget: Budgets["quick"], Seed: 1}
+	adv := reject.Split{N: 100, Rejected: 10, Correct: 60, AcceptedCorrect: 58, RejectedWrong: 8,
+		RejectionRate: 0.10, Accuracy: 0.60, RobustAccuracy: 0.68}
+	clean := reject.Split{N: 100, Rejected: 2, Correct: 90, AcceptedCorrect: 89, RejectedWrong: 1, RejectionRate: 0.02, Accuracy: 0.9}
+	res := RobustnessResults{Tasks: []string{"main", "category"}, N: 100, Conditions: []Condition{
+		{Name: "clean", TaskAccuracy: []float64{0.9, 0.95}, Rejection: []reject.Report{{MinConflicts: 1, Clean: clean, Adversarial: clean}}},
+		{Name: "pgd", TaskAccuracy: []float64{0.6, 0.8}, Rejection: []reject.Report{{MinConflicts: 1, Clean: clean, Adversarial: adv}}},
+	}}
+	tab, err := RejectionTable([]*Record{{Kind: RobustnessKind, Name: spec.Name(), Config: spec, Results: res}}, "fashion-mnist")
+	if err != nil {
+		t.Fatal(err)
+	}
+	row, pgd := "pgd-at, main+category", ConditionTitles["pgd"]
+	for _, c := range []struct {
+		col  string
+		k, n int
+	}{{pgd, 60, 100}, {pgd + " +reject", 68, 100}, {pgd + " rejected", 10, 100}, {"clean rejected", 2, 100}} {
+		v, err := tab.At(row, c.col)
+		if err != nil {
+			t.Fatal(err)
+		}
+		lo, hi := metric.Wilson(c.k, c.n, 0.95)
+		i, j := slices.Index(tab.Rows, row), slices.Index(tab.Columns, c.col)
+		if math.Abs(v-100*float64(c.k)/float64(c.n)) > 1e-9 || math.Abs(tab.Lo[i][j]-100*lo) > 1e-9 || math.Abs(tab.Hi[i][j]-100*hi) > 1e-9 {
+			t.Errorf("%s: %v [%v, %v], want %v [%v, %v]", c.col, v, tab.Lo[i][j], tab.Hi[i][j], 100*float64(c.k)/float64(c.n), 100*lo, 100*hi)
+		}
+	}
+	// 8 discordant images all one way: p = 2 * 0.5^8.
+	if p, err := tab.At(row, "p "+pgd); err != nil || math.Abs(p-2*math.Pow(0.5, 8)) > 1e-12 {
+		t.Errorf("p %v (%v), want %v", p, err, 2*math.Pow(0.5, 8))
+	}
+	if !slices.Contains(tab.PColumns, "p "+pgd) {
+		t.Errorf("p columns %q", tab.PColumns)
+	}
+}
+
+// TestARPTableIntervals: with per-image outcomes each ARP cell has a bootstrap interval around it that
+// shrinks as the test set grows, and the same record renders the same interval twice.
+func TestARPTableIntervals(t *testing.T) {
+	spec := ModelSpec{Dataset: "fashion-mnist", Aux: []string{"category"}, Training: "natural", Budget: Budgets["quick"], Seed: 1}
+	record := func(n int) *Record {
+		clean, adv := make([][]bool, 2), make([][]bool, 2)
+		for task := range clean {
+			clean[task], adv[task] = make([]bool, n), make([]bool, n)
+			for i := range n {
+				clean[task][i] = i%10 != 0    // 90% clean accuracy
+				adv[task][i] = i%10 >= 5+task // 50% and 40%
+			}
+		}
+		arp := 100 * ((0.9-0.5)/0.9 + (0.9-0.4)/0.9) / 2
+		res := DirectionsResults{Tasks: []string{"main", "category"}, N: n, CleanCorrect: []string{metric.EncodeOutcomes(clean[0]), metric.EncodeOutcomes(clean[1])},
+			Runs: []DirectionRun{{Direction: "DGBA", Eps: 0.1, ARP: arp, TaskCorrect: []string{metric.EncodeOutcomes(adv[0]), metric.EncodeOutcomes(adv[1])}}}}
+		return &Record{Kind: DirectionsKind, Name: spec.Name(), Config: spec, Results: res}
+	}
+	width := func(n int) float64 {
+		tab, err := ARPTable(record(n))
+		if err != nil {
+			t.Fatal(err)
+		}
+		v, lo, hi := tab.Cells[0][0], tab.Lo[0][0], tab.Hi[0][0]
+		if !(lo < v && v < hi) {
+			t.Errorf("n %d: ARP %v outside its interval [%v, %v]", n, v, lo, hi)
+		}
+		again, _ := ARPTable(record(n))
+		if again.Lo[0][0] != lo || again.Hi[0][0] != hi {
+			t.Errorf("n %d: the interval changed between two renderings", n)
+		}
+		return hi - lo
+	}
+	// The interval's width goes as 1/sqrt(n): 16 times the images, about a quarter of the width.
+	if w1, w16 := width(200), width(3200); !(w16 < w1/2.5 && w16 > w1/6) {
+		t.Errorf("interval width %v on 200 images, %v on 3200: want about a quarter", w1, w16)
 	}
 }
