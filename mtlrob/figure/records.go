@@ -2,6 +2,7 @@ package figure
 
 import (
 	"fmt"
+	"github.com/mtlrob/mtlrob/mtlrob/metric"
 	"math"
 	"slices"
 	"strconv"
@@ -173,8 +174,9 @@ func mean(xs []float64) float64 {
 // RejectionBars draws 001 Fig. 3/4 for one multi-task model from its robustness record: for clean
 // inputs and each attack, the main-task accuracy without the rejection module (Split.Accuracy), on
 // the inputs the module accepts (AcceptedAccuracy), with rejection counting a rejected input as
-// defended (RobustAccuracy), and the rejection rate, all in %, for the rule that rejects at k
-// conflicting auxiliary heads (k = 1 is 001 Eq. 8; k = 2 needs two auxiliary tasks).
+// defended (RobustAccuracy), and the rejection rate, all in %, each with its 95% Wilson interval from the
+// record's counts, for the rule that rejects at k conflicting auxiliary heads (k = 1 is 001 Eq. 8; k = 2
+// needs two auxiliary tasks).
 func RejectionBars(title string, rec *experiment.Record, k int) (*Figure, error) {
 	_, res, err := RobustnessOf(rec)
 	if err != nil {
@@ -182,6 +184,7 @@ func RejectionBars(title string, rec *experiment.Record, k int) (*Figure, error)
 	}
 	series := []string{"without rejection", "accepted inputs only", "with rejection (rejected = defended)", "rejection rate"}
 	values := make([][]float64, len(series))
+	lo, hi := make([][]float64, len(series)), make([][]float64, len(series))
 	var groups []string
 	for _, name := range conditionOrder {
 		for _, c := range res.Conditions {
@@ -195,8 +198,11 @@ func RejectionBars(title string, rec *experiment.Record, k int) (*Figure, error)
 				}
 				found = true
 				s := r.Adversarial // for "clean" it equals r.Clean
+				counts := [][2]int{{s.Correct, s.N}, {s.AcceptedCorrect, s.N - s.Rejected}, {s.AcceptedCorrect + s.Rejected, s.N}, {s.Rejected, s.N}}
 				for i, v := range []float64{s.Accuracy, s.AcceptedAccuracy, s.RobustAccuracy, s.RejectionRate} {
 					values[i] = append(values[i], 100*v)
+					l, h := wilsonPercent(counts[i][0], counts[i][1])
+					lo[i], hi[i] = append(lo[i], l), append(hi[i], h)
 				}
 			}
 			if found {
@@ -207,7 +213,17 @@ func RejectionBars(title string, rec *experiment.Record, k int) (*Figure, error)
 	if len(groups) == 0 {
 		return nil, fmt.Errorf("figure: rejection bars %q: record %q has no rejection report for k = %d (a model without auxiliary tasks has none)", title, rec.Name, k)
 	}
-	return GroupedBarsRange(title, groups, series, values, "main-task accuracy / rejection rate (%)", 0, 100)
+	return GroupedBarsCI(title, groups, series, values, lo, hi, "main-task accuracy / rejection rate (%)", 0, 100)
+}
+
+// wilsonPercent is the 95% Wilson interval of k/n in %, NaN ends when n is not positive (a record
+// without counts: the bar gets no error bar).
+func wilsonPercent(k, n int) (lo, hi float64) {
+	if n <= 0 || k < 0 || k > n {
+		return math.NaN(), math.NaN()
+	}
+	l, h := metric.Wilson(k, n, 0.95)
+	return 100 * l, 100 * h
 }
 
 // AdaptiveBars shows what the adaptive attack does to the rejection module (k = 1) across models:

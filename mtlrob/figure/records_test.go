@@ -1,6 +1,7 @@
 package figure
 
 import (
+	"github.com/mtlrob/mtlrob/mtlrob/metric"
 	"math"
 	"strings"
 	"testing"
@@ -197,5 +198,18 @@ func TestModelLabels(t *testing.T) {
 	}
 	if got := TrainingOf(s); got != "pgd-at" {
 		t.Errorf("TrainingOf = %q", got)
+	}
+}
+
+func TestWilsonPercent(t *testing.T) {
+	for _, c := range []struct{ k, n int }{{0, 0}, {5, 0}, {-1, 10}, {11, 10}} {
+		if lo, hi := wilsonPercent(c.k, c.n); !math.IsNaN(lo) || !math.IsNaN(hi) {
+			t.Errorf("wilsonPercent(%d, %d) = [%v, %v], want no interval", c.k, c.n, lo, hi)
+		}
+	}
+	lo, hi := wilsonPercent(60, 100)
+	l, h := metric.Wilson(60, 100, 0.95)
+	if lo != 100*l || hi != 100*h || !(lo < 60 && 60 < hi) {
+		t.Errorf("wilsonPercent(60, 100) = [%v, %v], want 100 x [%v, %v] around 60", lo, hi, l, h)
 	}
 }
