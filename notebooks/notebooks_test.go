@@ -14,7 +14,11 @@ import (
 	"time"
 )
 
-var fresh = flag.Bool("fresh", false, "TestNotebooks: start from no result records, so that every notebook computes all of its runs")
+var (
+	fresh       = flag.Bool("fresh", false, "TestNotebooks: start from no result records, so that every notebook computes all of its runs")
+	keepRecords = flag.String("keep-records", "", "TestNotebooks: copy the quick-budget result records the notebooks read or wrote into this directory "+
+		"(laid out as figures/results), e.g. to refresh the committed quick records after a code change")
+)
 
 // TestNotebooks executes every notebook, in reading order, with the GoNB kernel on the quick budget,
 // the way `make figures` does but into temporary directories: the committed notebooks and figures/
@@ -84,6 +88,38 @@ func TestNotebooks(t *testing.T) {
 		})
 	}
 	t.Logf("all %d notebooks: %s", len(paths), time.Since(start).Round(time.Second))
+	if *keepRecords != "" {
+		n, err := copyQuickRecords(filepath.Join(figures, "results"), *keepRecords)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Logf("-keep-records: %d quick-budget records copied to %s", n, *keepRecords)
+	}
+}
+
+// copyQuickRecords copies the records under src whose name says the quick budget ("_quick_") to dst,
+// keeping their place under src, and counts them.
+func copyQuickRecords(src, dst string) (int, error) {
+	n := 0
+	err := filepath.WalkDir(src, func(path string, d fs.DirEntry, err error) error {
+		if err != nil || !d.Type().IsRegular() || !strings.Contains(d.Name(), "_quick_") {
+			return err
+		}
+		rel, err := filepath.Rel(src, path)
+		if err != nil {
+			return err
+		}
+		data, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		if err := os.MkdirAll(filepath.Dir(filepath.Join(dst, rel)), 0o755); err != nil {
+			return err
+		}
+		n++
+		return os.WriteFile(filepath.Join(dst, rel), data, 0o644)
+	})
+	return n, err
 }
 
 // ensureKernel installs Jupyter (Debian) and registers the GoNB kernel with `make kernel`; it skips
