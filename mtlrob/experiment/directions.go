@@ -92,13 +92,9 @@ func LoadOrCompareDirections(env Env, spec ModelSpec) (*Record, error) {
 		return nil, err
 	}
 	steps := spec.Budget.DirectionSteps
-	var cleanCorrect []string
-	for t := range clean {
-		ok, err := metric.Outcomes(clean[t], labels[t])
-		if err != nil {
-			return nil, err
-		}
-		cleanCorrect = append(cleanCorrect, metric.EncodeOutcomes(ok))
+	cleanCorrect, err := encodedOutcomes(clean, labels)
+	if err != nil {
+		return nil, err
 	}
 	out := DirectionsResults{Model: m.Net.String(), Tasks: m.Net.Tasks, N: test.N, CleanAccuracy: cleanAcc, CleanCorrect: cleanCorrect,
 		Attack: fmt.Sprintf("I-FGSM (PGD-Linf, no random start, step eps/%d, %d steps), white-box on every head", steps, steps)}
@@ -131,13 +127,9 @@ func LoadOrCompareDirections(env Env, spec ModelSpec) (*Record, error) {
 			if err != nil {
 				return nil, err
 			}
-			var correct []string
-			for t := range preds {
-				ok, err := metric.Outcomes(preds[t], labels[t])
-				if err != nil {
-					return nil, err
-				}
-				correct = append(correct, metric.EncodeOutcomes(ok))
+			correct, err := encodedOutcomes(preds, labels)
+			if err != nil {
+				return nil, err
 			}
 			out.Runs = append(out.Runs, DirectionRun{Direction: dir.Name(), Eps: eps, TaskAccuracy: acc, TaskARP: taskARP, ARP: arp,
 				TaskCorrect: correct, Seconds: time.Since(t0).Seconds()})
@@ -146,4 +138,18 @@ func LoadOrCompareDirections(env Env, spec ModelSpec) (*Record, error) {
 	rec = &Record{Kind: DirectionsKind, Name: spec.Name(), Provenance: NewProvenance(spec.Seed, env.BackendLine),
 		Config: spec, Results: out, Seconds: time.Since(start).Seconds()}
 	return rec, WriteJSON(path, rec)
+}
+
+// encodedOutcomes is, per task, the per-image outcome of preds against labels (metric.EncodeOutcomes:
+// '1' correct), as direction records store them.
+func encodedOutcomes(preds, labels [][]int32) ([]string, error) {
+	out := make([]string, len(preds))
+	for t := range preds {
+		ok, err := metric.Outcomes(preds[t], labels[t])
+		if err != nil {
+			return nil, err
+		}
+		out[t] = metric.EncodeOutcomes(ok)
+	}
+	return out, nil
 }
