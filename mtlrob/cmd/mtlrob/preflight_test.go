@@ -112,3 +112,54 @@ func TestGridOnlyMatchingNothing(t *testing.T) {
 		t.Errorf("grid -list -only fashion: %v, %q; want the matching cells", err, stdout.String())
 	}
 }
+
+// An empty or wrongly shaped test split stops train before it starts (it used to be found at the
+// first evaluation), naming the split's files and what was expected.
+func TestTrainRefusesBadTestSplit(t *testing.T) {
+	const real = "/usr/share/datasets/fashion-mnist"
+	if _, err := os.Stat(filepath.Join(real, "train-images-idx3-ubyte.gz")); err != nil {
+		t.Skipf("Fashion-MNIST not installed in %s", real)
+	}
+	idx := func(magic uint32, dims ...uint32) []byte {
+		var b []byte
+		for _, v := range append([]uint32{magic}, dims...) {
+			b = append(b, byte(v>>24), byte(v>>16), byte(v>>8), byte(v))
+		}
+		size := 1
+		for _, d := range dims {
+			size *= int(d)
+		}
+		return append(b, make([]byte, size)...)
+	}
+	for _, tc := range []struct {
+		name string
+		n, h uint32
+		want string
+	}{
+		{"empty", 0, 28, "t10k-labels-idx1-ubyte): 0 examples, want at least 1"},
+		{"20x20", 10, 20, "images 20x20x1 (height x width x channels), want 28x28x1, the train split's"},
+	} {
+		dir := t.TempDir()
+		for _, f := range []string{"train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz"} {
+			if err := os.Symlink(filepath.Join(real, f), filepath.Join(dir, f)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		files := map[string][]byte{"t10k-images-idx3-ubyte": idx(0x803, tc.n, tc.h, tc.h), "t10k-labels-idx1-ubyte": idx(0x801, tc.n)}
+		for f, data := range files {
+			if err := os.WriteFile(filepath.Join(dir, f), data, 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+		t.Setenv("MTLROB_FASHION_MNIST_DIR", dir)
+		want := tc.want
+		var stdout, stderr bytes.Buffer
+		err := run([]string{"train", "-budget", "quick", "-quiet", "-out", t.TempDir()}, &stdout, &stderr)
+		if err == nil || !strings.Contains(err.Error(), want) || !strings.Contains(err.Error(), "fashion-mnist test split ("+dir+"/t10k-images-idx3-ubyte") {
+			t.Errorf("%s test split: error %v, want it to name the test split's files in %s and contain %q", tc.name, err, dir, want)
+		}
+		if stdout.Len() > 0 {
+			t.Errorf("%s test split: started work before refusing it: %q", tc.name, stdout.String())
+		}
+	}
+}
