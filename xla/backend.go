@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 
@@ -33,7 +34,10 @@ const (
 // absolute plugin paths. Without an explicit choice a CUDA plugin is skipped
 // when no NVIDIA device is visible, and a plugin that fails to open is passed
 // over for the next candidate; the description then says so. An explicit
-// choice that fails to open is an error. Each call opens a new backend; see
+// choice that fails to open is an error. A set $MTLROB_XLA_DIR must hold a
+// plugin, and without an explicit choice one of its plugins must open: a
+// mistyped directory or a broken plugin there is an error naming it, never a
+// fallback to another backend. Each call opens a new backend; see
 // [Default] for a shared one.
 func New() (compute.Backend, string, error) {
 	return Open(os.Getenv(EnvBackend))
@@ -43,9 +47,16 @@ func New() (compute.Backend, string, error) {
 // choice). Benchmarks use it to open several backends side by side.
 func Open(setting string) (compute.Backend, string, error) {
 	_ = os.Setenv(envNoAutoInstall, "1")
+	required, err := xlaDirPlugins(os.Getenv(EnvXLADir))
+	if err != nil {
+		return nil, "", err
+	}
 	choice, err := Choose(setting, Discover(DefaultRoots()))
 	if err != nil {
 		return nil, "", err
+	}
+	if !choice.Explicit {
+		choice.Required = required
 	}
 	return open(choice, hasNVIDIADevice)
 }
@@ -78,12 +89,16 @@ func MustBackend() (compute.Backend, string) {
 }
 
 // open tries the candidates in order; hasGPU tells whether an NVIDIA
-// device is visible.
+// device is visible. When c.Required is set only those plugins are tried,
+// and none opening is an error naming $MTLROB_XLA_DIR.
 func open(c Choice, hasGPU func() bool) (compute.Backend, string, error) {
 	var notes []string
 	for _, cand := range c.Candidates {
 		if cand.Kind == CUDA && !c.Explicit && !hasGPU() {
 			notes = append(notes, fmt.Sprintf("%s skipped (plugin %s): no NVIDIA device", cand.Kind, cand.Plugin))
+			continue
+		}
+		if len(c.Required) > 0 && !slices.Contains(c.Required, cand.Plugin) {
 			continue
 		}
 		b, desc, err := openCandidate(cand)
@@ -98,7 +113,34 @@ func open(c Choice, hasGPU func() bool) (compute.Backend, string, error) {
 		}
 		notes = append(notes, fmt.Sprintf("%s failed (plugin %s): %s", cand.Kind, cand.Plugin, firstLine(err)))
 	}
+	if len(c.Required) > 0 {
+		return nil, "", fmt.Errorf("xla: %s holds no working plugin: %s (fix or unset it; no fallback to another backend)",
+			EnvXLADir, strings.Join(notes, "; "))
+	}
 	return nil, "", errors.New("xla: no backend could be opened: " + strings.Join(notes, "; "))
+}
+
+// xlaDirPlugins returns the plugins in dir, the value of $MTLROB_XLA_DIR: nil when dir is empty
+// (the variable is unset), and an error naming dir when it is not a directory or holds no CPU or
+// CUDA plugin file (see [Roots].Dirs for the file names looked for). A set variable is a request
+// for its plugins; a mistyped path must not silently select another backend.
+func xlaDirPlugins(dir string) ([]string, error) {
+	if dir == "" {
+		return nil, nil
+	}
+	info, err := os.Stat(dir)
+	if err != nil {
+		return nil, fmt.Errorf("xla: %s=%q: %w (set it to a directory holding an XLA plugin, or unset it)", EnvXLADir, dir, err)
+	}
+	if !info.IsDir() {
+		return nil, fmt.Errorf("xla: %s=%q: not a directory (set it to a directory holding an XLA plugin, or unset it)", EnvXLADir, dir)
+	}
+	p := Discover(Roots{Dirs: []string{dir}})
+	if len(p.CUDA)+len(p.CPU) == 0 {
+		return nil, fmt.Errorf("xla: %s=%q holds no XLA CPU or CUDA plugin (want a file such as pjrt_c_api_cpu_plugin.so; make xla-cpu installs one into .xla/), or unset it",
+			EnvXLADir, dir)
+	}
+	return slices.Concat(p.CUDA, p.CPU), nil
 }
 
 var reParallelism = regexp.MustCompile(`parallelism=(-?\d+)`)

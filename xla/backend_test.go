@@ -2,6 +2,7 @@ package xla
 
 import (
 	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -104,6 +105,53 @@ func TestNewFromEnvironment(t *testing.T) {
 			defer b.Finalize()
 			if !strings.HasPrefix(desc, tc.desc) {
 				t.Errorf("description = %q, want prefix %q", desc, tc.desc)
+			}
+		})
+	}
+}
+
+// A set $MTLROB_XLA_DIR is a request for its plugins: a mistyped directory, one without a plugin or
+// one whose plugin cannot open is an error naming the variable and the path, never a silent fallback
+// to the pure-Go backend. Unset, the usual search and fallback apply.
+func TestXLADirMustHoldWorkingPlugin(t *testing.T) {
+	root := t.TempDir()
+	broken := filepath.Join(root, "broken")
+	brokenPlugin := touch(t, broken, "pjrt_c_api_cpu_plugin.so") // empty: go-xla cannot load it
+	notDir := touch(t, root, "file")
+	empty := filepath.Join(root, "empty")
+	if err := os.Mkdir(empty, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name, dir string
+		err       []string // substrings of the error; nil for success
+	}{
+		{name: "mistyped", dir: filepath.Join(root, "nosuchdir"), err: []string{EnvXLADir + `="` + filepath.Join(root, "nosuchdir") + `"`, "no such file"}},
+		{name: "a file", dir: notDir, err: []string{EnvXLADir + `="` + notDir + `": not a directory`}},
+		{name: "no plugin", dir: empty, err: []string{EnvXLADir + `="` + empty + `" holds no XLA CPU or CUDA plugin`}},
+		{name: "broken plugin", dir: broken, err: []string{EnvXLADir + " holds no working plugin", brokenPlugin, "no fallback"}},
+		{name: "unset", dir: ""},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Setenv(EnvBackend, "")
+			t.Setenv(EnvXLADir, tc.dir)
+			b, desc, err := New()
+			if tc.err == nil {
+				if err != nil {
+					t.Fatalf("New() with %s unset: %v", EnvXLADir, err)
+				}
+				b.Finalize()
+				return
+			}
+			if err == nil {
+				b.Finalize()
+				t.Fatalf("New() = %q, want an error", desc)
+			}
+			for _, want := range tc.err {
+				if !strings.Contains(err.Error(), want) {
+					t.Errorf("New() error = %v, want it to contain %q", err, want)
+				}
 			}
 		})
 	}

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 )
 
@@ -22,8 +23,8 @@ type Candidate struct {
 	Kind Kind
 	// Plugin is the plugin's absolute path; empty for [Go].
 	Plugin string
-	// Options are passed through unchecked: for Go, the gobackend
-	// configuration ("parallelism=2"); for XLA, go-xla's comma-separated
+	// Options are passed through: for Go, the gobackend configuration
+	// ("parallelism=2"; [Choose] refuses a count below 1); for XLA, go-xla's comma-separated
 	// options ("preallocate=true,memory_fraction=0.5").
 	Options string
 }
@@ -49,6 +50,9 @@ func (c Candidate) Config() string {
 type Choice struct {
 	Explicit   bool
 	Candidates []Candidate
+	// Required, when set, lists the plugins of $MTLROB_XLA_DIR: a choice that is not explicit must
+	// open one of them, and fails (naming the directory) rather than fall back to another backend.
+	Required []string
 }
 
 // Settings lists the values that [EnvBackend] accepts.
@@ -60,8 +64,9 @@ const Settings = `"" or "auto", "go", "go:<options>", "xla:cuda[,<options>]", "x
 // then the pure-Go backend. "go" or "go:<options>" gives the Go backend;
 // "xla:cuda" and "xla:cpu" the first plugin found of that kind; an absolute
 // .so path, with or without "xla:", that plugin. Anything else, or a kind
-// with no plugin found, or a path that is not a file, is an error that lists
-// every plugin found.
+// with no plugin found, or a path that is not a file, or a Go count option
+// (parallelism, num_executors) that is not a whole number >= 1, is an error
+// that lists every plugin found.
 func Choose(setting string, found Plugins) (Choice, error) {
 	setting = strings.TrimSpace(setting)
 	fail := func(why string) (Choice, error) {
@@ -84,6 +89,9 @@ func Choose(setting string, found Plugins) (Choice, error) {
 		return explicit(Candidate{Kind: Go})
 	}
 	if opts, ok := strings.CutPrefix(setting, "go:"); ok {
+		if err := checkGoOptions(opts); err != nil {
+			return fail(err.Error())
+		}
 		return explicit(Candidate{Kind: Go, Options: opts})
 	}
 
@@ -106,4 +114,26 @@ func Choose(setting string, found Plugins) (Choice, error) {
 		return explicit(Candidate{Kind: kindOf(name), Plugin: filepath.Clean(name), Options: opts})
 	}
 	return fail("unknown backend")
+}
+
+// goCountOptions are the options of the pure-Go backend that take a count: each must be a whole
+// number of at least 1 (gobackend would accept 0 or a negative number without a word).
+var goCountOptions = []string{"parallelism", "num_executors"}
+
+// checkGoOptions refuses a count option of the pure-Go backend's comma-separated options (see
+// goCountOptions) whose value is not an integer >= 1, naming the option and the value. Other
+// options are left to gobackend, which refuses the unknown ones when it opens.
+func checkGoOptions(opts string) error {
+	for part := range strings.SplitSeq(opts, ",") {
+		key, value, _ := strings.Cut(strings.TrimSpace(part), "=")
+		for _, name := range goCountOptions {
+			if key != name {
+				continue
+			}
+			if n, err := strconv.Atoi(value); err != nil || n < 1 {
+				return fmt.Errorf("go option %s=%q: want a whole number >= 1", name, value)
+			}
+		}
+	}
+	return nil
 }

@@ -30,6 +30,7 @@ func TestChoose(t *testing.T) {
 		{setting: "", want: Choice{Candidates: []Candidate{{Kind: Go}}}, config: "go"},
 		{setting: "go", found: found, want: one(Candidate{Kind: Go}), config: "go"},
 		{setting: "go:parallelism=2", found: found, want: one(Candidate{Kind: Go, Options: "parallelism=2"}), config: "go:parallelism=2"},
+		{setting: "go:parallelism=1,ops_sequential", found: found, want: one(Candidate{Kind: Go, Options: "parallelism=1,ops_sequential"}), config: "go:parallelism=1,ops_sequential"},
 		{setting: "xla:cuda", found: found, want: one(Candidate{Kind: CUDA, Plugin: cu1}), config: "xla:" + cu1},
 		{setting: "xla:cuda,preallocate=true", found: found, want: one(Candidate{Kind: CUDA, Plugin: cu1, Options: "preallocate=true"}), config: "xla:" + cu1 + ",preallocate=true"},
 		{setting: "xla:cpu", found: found, want: one(Candidate{Kind: CPU, Plugin: cp1}), config: "xla:" + cp1},
@@ -47,6 +48,11 @@ func TestChoose(t *testing.T) {
 		{setting: missing, found: found, err: "no plugin file at " + missing},
 		{setting: filepath.Join(root, "d"), found: found, err: "unknown backend"},
 		{setting: "d/pjrt_c_api_cuda_plugin.so", found: found, err: "unknown backend"},
+		{setting: "go:parallelism=0", found: found, err: `go option parallelism="0": want a whole number >= 1`},
+		{setting: "go:parallelism=-3", found: found, err: `go option parallelism="-3": want a whole number >= 1`},
+		{setting: "go:parallelism=two", found: found, err: `go option parallelism="two": want a whole number >= 1`},
+		{setting: "go:parallelism=", found: found, err: `go option parallelism="": want a whole number >= 1`},
+		{setting: "go:ops_sequential,num_executors=0", found: found, err: `go option num_executors="0": want a whole number >= 1`},
 	}
 	for _, tc := range tests {
 		t.Run(tc.setting, func(t *testing.T) {

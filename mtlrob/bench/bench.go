@@ -130,8 +130,26 @@ func (c Config) withDefaults() Config {
 	return c
 }
 
-// Run benchmarks every (model, row) on every backend and on PyTorch, interleaved.
+// Validate refuses a negative Batch, Rounds, Reps or Threads (zero means the default, see Config),
+// naming the field and the accepted range.
+func (c Config) Validate() error {
+	for _, f := range []struct {
+		name string
+		v    int
+	}{{"Batch", c.Batch}, {"Rounds", c.Rounds}, {"Reps", c.Reps}, {"Threads", c.Threads}} {
+		if f.v < 0 {
+			return fmt.Errorf("bench: Config.%s = %d: want a count >= 1 (0: the default)", f.name, f.v)
+		}
+	}
+	return nil
+}
+
+// Run benchmarks every (model, row) on every backend and on PyTorch, interleaved. A Config that
+// Validate refuses is an error before anything runs.
 func Run(backends []Backend, cfg Config) (*Report, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
 	cfg = cfg.withDefaults()
 	threads := cfg.Threads
 	if threads == 0 {

@@ -220,3 +220,21 @@ func TestGPUFallback(t *testing.T) {
 		}
 	}
 }
+
+// A negative count is refused before anything runs (it used to panic making a slice), naming the field.
+func TestRunRefusesNegativeCounts(t *testing.T) {
+	for _, tc := range []struct {
+		cfg  Config
+		want string
+	}{
+		{Config{Batch: -5}, "Config.Batch = -5: want a count >= 1"},
+		{Config{Rounds: -1}, "Config.Rounds = -1"},
+		{Config{Reps: -2}, "Config.Reps = -2"},
+		{Config{Threads: -1}, "Config.Threads = -1"},
+	} {
+		_, err := Run(nil, tc.cfg)
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("Run(%+v) error = %v, want it to contain %q", tc.cfg, err, tc.want)
+		}
+	}
+}

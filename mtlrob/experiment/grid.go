@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
+	"sort"
 	"strings"
 	"time"
 )
@@ -111,4 +113,83 @@ func RunGrid(env Env, cells []Cell, log io.Writer) ([]*Record, error) {
 		return recs, fmt.Errorf("experiment: %d cells failed to learn: %s", len(failed), strings.Join(failed, ", "))
 	}
 	return recs, nil
+}
+
+// SelectCells returns the cells whose model name contains only (every cell when only is empty). A
+// non-empty only that selects no cell is an error listing the closest parts of the cells' names
+// (those containing it, or within a few edits of it), so that a typo does not run nothing and succeed.
+func SelectCells(cells []Cell, only string) ([]Cell, error) {
+	var sel []Cell
+	for _, c := range cells {
+		if strings.Contains(c.Model.Name(), only) {
+			sel = append(sel, c)
+		}
+	}
+	if len(sel) > 0 || only == "" || len(cells) == 0 {
+		return sel, nil
+	}
+	close := closeMatches(cells, only, 5)
+	hint := "none"
+	if len(close) > 0 {
+		hint = `"` + strings.Join(close, `", "`) + `"`
+	}
+	return nil, fmt.Errorf("experiment: -only %q matches none of the %d cells' model names (e.g. %s); close matches: %s",
+		only, len(cells), cells[0].Model.Name(), hint)
+}
+
+// closeMatches returns at most n parts of the cells' model names (the parts between "_" and "+", and
+// the words of those between "-") nearest to s: those containing s or contained in it first, then by
+// edit distance, keeping only those within max(2, len(s)/3) edits.
+func closeMatches(cells []Cell, s string, n int) []string {
+	type match struct {
+		part string
+		dist int
+	}
+	seen := map[string]bool{}
+	var ms []match
+	limit := max(2, len(s)/3)
+	for _, c := range cells {
+		for _, part := range strings.FieldsFunc(c.Model.Name(), func(r rune) bool { return r == '_' || r == '+' }) {
+			for _, p := range append([]string{part}, strings.Split(part, "-")...) {
+				if seen[p] || p == "" {
+					continue
+				}
+				seen[p] = true
+				d := editDistance(strings.ToLower(s), strings.ToLower(p))
+				if strings.Contains(p, s) || strings.Contains(s, p) && len(p) > 2 {
+					d = 0
+				}
+				if d <= limit {
+					ms = append(ms, match{p, d})
+				}
+			}
+		}
+	}
+	sort.SliceStable(ms, func(i, j int) bool { return ms[i].dist < ms[j].dist })
+	var out []string
+	for _, m := range ms[:min(n, len(ms))] {
+		out = append(out, m.part)
+	}
+	return out
+}
+
+// editDistance is the Levenshtein distance between a and b, in bytes.
+func editDistance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = slices.Min([]int{prev[j] + 1, cur[j-1] + 1, prev[j-1] + cost})
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(b)]
 }

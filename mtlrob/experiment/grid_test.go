@@ -110,3 +110,43 @@ func TestEpsScale(t *testing.T) {
 		t.Fatal("unknown dataset accepted")
 	}
 }
+
+// SelectCells keeps the cells whose model name contains -only's value; one that matches nothing is
+// an error listing the nearest parts of the names, instead of an empty selection.
+func TestSelectCells(t *testing.T) {
+	cells := PaperGrid(Budgets["quick"], 1)
+	for _, tc := range []struct {
+		only  string
+		n     int    // cells selected when no error
+		close string // substring of the error; "" for none
+	}{
+		{only: "", n: len(cells)},
+		{only: "mnist_lenet_main+parity+prime", n: 3},
+		{only: "fashoin", close: `matches none of the 16 cells' model names (e.g. fashion-mnist_lenet_main_natural_quick_seed1); close matches: "fashion"`},
+		{only: "categroy", close: `close matches: "category"`},
+		{only: "mp_at", close: `"mp-at"`},
+		{only: "qqqqqqqqqqqq", close: "close matches: none"},
+	} {
+		got, err := SelectCells(cells, tc.only)
+		if tc.close != "" {
+			if err == nil || !strings.Contains(err.Error(), `-only "`+tc.only+`"`) || !strings.Contains(err.Error(), tc.close) {
+				t.Errorf("SelectCells(%q) error = %v, want it to contain %q", tc.only, err, tc.close)
+			}
+			continue
+		}
+		if err != nil || len(got) != tc.n {
+			t.Errorf("SelectCells(%q) = %d cells, %v; want %d", tc.only, len(got), err, tc.n)
+		}
+	}
+}
+
+func TestEditDistance(t *testing.T) {
+	for _, tc := range []struct {
+		a, b string
+		d    int
+	}{{"", "", 0}, {"abc", "", 3}, {"fashoin", "fashion", 2}, {"kitten", "sitting", 3}, {"pgd-at", "pgd-at", 0}} {
+		if d := editDistance(tc.a, tc.b); d != tc.d {
+			t.Errorf("editDistance(%q, %q) = %d, want %d", tc.a, tc.b, d, tc.d)
+		}
+	}
+}

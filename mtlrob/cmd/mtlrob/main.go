@@ -116,6 +116,12 @@ func runTrain(args []string, stdout, stderr io.Writer) error {
 	default:
 		auxNames = strings.Split(*aux, ",")
 	}
+	if err := checkOutputs(*out, *out, filepath.Join(resultsDir(*out), experiment.NaturalKind)); err != nil {
+		return err
+	}
+	if err := experiment.CheckData(*dataset, b, *seed); err != nil {
+		return err
+	}
 	backend, line, err := xla.Default()
 	if err != nil {
 		return err
@@ -168,9 +174,9 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 	backends := fs.String("backends", "go,xla:cpu", "comma-separated backends (MTLROB_BACKEND syntax); one that cannot open is skipped with a note")
 	models := fs.String("models", "lenet,resnet18", "comma-separated models: "+strings.Join(bench.ModelNames(), ", ")+", or wrn-D-K")
 	rows := fs.String("rows", strings.Join(bench.Rows, ","), "comma-separated rows: "+strings.Join(slices.Concat(bench.Rows, bench.GPURows), ", "))
-	batch := fs.Int("batch", 128, "batch size")
-	rounds := fs.Int("rounds", 3, "interleaved rounds of Go and PyTorch repetitions per row")
-	reps := fs.Int("reps", 3, "repetitions per round and side")
+	batch := fs.Int("batch", 128, "batch size (>= 1)")
+	rounds := fs.Int("rounds", 3, "interleaved rounds of Go and PyTorch repetitions per row (>= 1)")
+	reps := fs.Int("reps", 3, "repetitions per round and side (>= 1)")
 	rowSeconds := fs.Float64("row-seconds", 20, "timed seconds per row and side; slower sides are timed fewer times, at least once (negative: no cap)")
 	python := fs.String("python", "/usr/bin/python3", "Python with torch (Debian python3-torch)")
 	out := fs.String("out", "figures/bench", "directory for bench.json and bench.md")
@@ -210,6 +216,22 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 		if set["backends"] {
 			return fmt.Errorf("%w: -gpu picks its backend (%s); -backends does not apply", errUsage, bench.GPUSetting)
 		}
+	}
+	for _, c := range []struct {
+		name string
+		v    int
+	}{{"batch", *batch}, {"rounds", *rounds}, {"reps", *reps}} {
+		if err := checkCount(c.name, c.v); err != nil {
+			return err
+		}
+	}
+	if *rowSeconds == 0 {
+		return fmt.Errorf("%w: -row-seconds 0: want seconds > 0, or negative for no cap", errUsage)
+	}
+	if err := checkOutputs(*out, *out); err != nil {
+		return err
+	}
+	if *gpu {
 		var err error
 		if bs, err = bench.GPUBackends(xla.Open, *cpuFallback); err != nil {
 			return err
@@ -269,6 +291,9 @@ func env(out string, quiet bool, stdout io.Writer) (experiment.Env, error) {
 	if err != nil {
 		return experiment.Env{}, err
 	}
+	if err := experiment.CheckWritable(cache); err != nil {
+		return experiment.Env{}, fmt.Errorf("model cache: %w", err)
+	}
 	return experiment.Env{Backend: backend, BackendLine: line, ResultsDir: filepath.Join(out, "results"), CacheDir: cache, Quiet: quiet}, nil
 }
 
@@ -307,17 +332,24 @@ func runGrid(args []string, stdout, stderr io.Writer) error {
 	default:
 		return fmt.Errorf("%w: -grid %q: want paper or headline", errUsage, *grid)
 	}
-	var cells []experiment.Cell
-	for _, c := range all {
-		if strings.Contains(c.Model.Name(), *only) {
-			cells = append(cells, c)
-		}
+	cells, err := experiment.SelectCells(all, *only)
+	if err != nil {
+		return fmt.Errorf("%w: %v", errUsage, err)
 	}
 	if *list {
 		for i, c := range cells {
 			fmt.Fprintf(stdout, "%2d %-10s %s\n", i+1, c.Analysis, c.Model.Name())
 		}
 		return nil
+	}
+	if err := checkOutputs(*out, resultsDir(*out), filepath.Join(*out, "tables")); err != nil {
+		return err
+	}
+	if err := experiment.CheckRecords(resultsDir(*out)); err != nil {
+		return err
+	}
+	if err := checkCellData(cells); err != nil {
+		return err
 	}
 	e, err := env(*out, *quiet, stdout)
 	if err != nil {
@@ -379,6 +411,15 @@ func runEval(args []string, stdout, stderr io.Writer) error {
 	if !contains(experiment.Analyses, *analysis) {
 		return fmt.Errorf("%w: -analysis %q: want one of %v", errUsage, *analysis, experiment.Analyses)
 	}
+	if err := checkOutputs(*out, resultsDir(*out)); err != nil {
+		return err
+	}
+	if err := experiment.CheckRecords(resultsDir(*out)); err != nil {
+		return err
+	}
+	if err := checkCellData([]experiment.Cell{cell}); err != nil {
+		return err
+	}
 	e, err := env(*out, *quiet, stdout)
 	if err != nil {
 		return err
@@ -403,7 +444,13 @@ func runTables(args []string, stdout, stderr io.Writer) error {
 	if err := parse(fs, args); err != nil {
 		return err
 	}
-	md, err := experiment.RenderTables(filepath.Join(*out, "results"), filepath.Join(*out, "tables"))
+	if err := checkOutputs(*out, filepath.Join(*out, "tables")); err != nil {
+		return err
+	}
+	if err := experiment.CheckRecords(resultsDir(*out)); err != nil {
+		return err
+	}
+	md, err := experiment.RenderTables(resultsDir(*out), filepath.Join(*out, "tables"))
 	if err != nil {
 		return err
 	}
