@@ -4,12 +4,12 @@ import (
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/hex"
-	"encoding/json"
 	"fmt"
 	"maps"
 	"math"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/mtlrob/mtlrob/datasets"
@@ -81,7 +81,7 @@ func dataIdentity(ds *datasets.Dataset) string {
 }
 
 // identityDiff lists the entries in which two identities differ, `tasks: "main,category" there,
-// "main,region" now`, sorted, or nil when they are equal. An entry missing on one side is shown as null.
+// "main,region" now` (Go-quoted), sorted, or nil when they are equal. An entry missing on one side is shown as null.
 func identityDiff(there, now map[string]string) []string {
 	keys := slices.Collect(maps.Keys(there))
 	for k := range now {
@@ -106,6 +106,5 @@ func jsonOrNull(s string, ok bool) string {
 	if !ok {
 		return "null"
 	}
-	data, _ := json.Marshal(s)
-	return string(data)
+	return strconv.Quote(s)
 }
