@@ -263,6 +263,7 @@ func LoadOrTrain(env Env, spec ModelSpec) (*Model, error) {
 	default:
 		return nil, fmt.Errorf("experiment: unknown training %q: want one of %v", spec.Training, Trainings)
 	}
+	cfg.Identity = map[string]string{"model": spec.Name(), "budget": spec.Budget.Name, "train attack": trainAttack}
 	store := model.NewStore()
 	out, err := training.Train(env.Backend, store, net, set, trainDS, testDS, cfg, step)
 	if err != nil {

@@ -1,6 +1,7 @@
 package experiment
 
 import (
+	"context"
 	"fmt"
 	"path/filepath"
 	"strings"
@@ -92,6 +93,23 @@ func Net(name string, set task.Set, input [3]int) (*arch.Net, error) {
 
 // RunNatural trains a model naturally as spec says and returns its record and the trained weights.
 func RunNatural(backend compute.Backend, backendLine string, spec NaturalSpec) (*Record, *model.Store, error) {
+	return RunNaturalContext(context.Background(), backend, backendLine, spec)
+}
+
+// InterruptDir is where a run without a checkpoint directory keeps the checkpoint of its interruption:
+// <cache>/interrupted/<name>; "" when the cache directory is unknown.
+func InterruptDir(name string) string {
+	cache, err := CacheDir()
+	if err != nil {
+		return ""
+	}
+	return filepath.Join(cache, "interrupted", name)
+}
+
+// RunNaturalContext is RunNatural ended early when ctx is done (see training.Config.Context): the error
+// is then a *training.InterruptedError naming the checkpoint to resume from, spec.CheckpointDir or,
+// without one, InterruptDir(spec.Name(...)).
+func RunNaturalContext(ctx context.Context, backend compute.Backend, backendLine string, spec NaturalSpec) (*Record, *model.Store, error) {
 	set, err := Tasks(spec.Dataset, spec.Aux)
 	if err != nil {
 		return nil, nil, err
@@ -107,7 +125,11 @@ func RunNatural(backend compute.Backend, backendLine string, spec NaturalSpec) (
 	cfg := training.Config{
 		Steps: spec.Budget.Steps, BatchSize: spec.Budget.BatchSize, Seed: spec.Seed,
 		EvalEvery: spec.Budget.EvalEvery, EvalExamples: spec.Budget.EvalExamples,
-		CheckpointDir: spec.CheckpointDir, Quiet: spec.Quiet,
+		CheckpointDir: spec.CheckpointDir, Quiet: spec.Quiet, Context: ctx,
+		Identity: map[string]string{"experiment": spec.Name(set), "budget": spec.Budget.Name},
+	}
+	if spec.CheckpointDir == "" {
+		cfg.InterruptDir = InterruptDir(spec.Name(set))
 	}
 	spec.Budget.optimise(&cfg, cfg.Steps)
 	store := model.NewStore()

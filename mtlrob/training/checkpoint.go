@@ -32,19 +32,118 @@ func NewCheckpointer(store *model.Store, dir string, keep int) (*Checkpointer, e
 	return &Checkpointer{Dir: dir, Keep: keep, store: store}, nil
 }
 
-// Restore loads the latest checkpoint of dir, if any, into store and reports whether there was one.
-// Leftovers of interrupted saves (staging directories) are removed.
+// Restore loads the latest intact checkpoint of dir, if any, into store and reports whether there was
+// one. Checkpoints it had to skip are reported on stderr (see RestoreLatest).
 func Restore(store *model.Store, dir string) (bool, error) {
+	r, err := RestoreLatest(store, dir)
+	if err != nil {
+		return false, err
+	}
+	if msg := r.Message(); msg != "" {
+		fmt.Fprintln(os.Stderr, msg)
+	}
+	return r.Name != "", nil
+}
+
+// Restored says which checkpoint RestoreLatest loaded and which newer ones it skipped.
+type Restored struct {
+	Dir     string
+	Name    string // base name of the loaded checkpoint, "" when dir holds none
+	Skipped []SkippedCheckpoint
+}
+
+// SkippedCheckpoint is a checkpoint that could not be loaded, and why.
+type SkippedCheckpoint struct {
+	Name string
+	Err  error
+}
+
+// Message is a one-line account of the skipped checkpoints, "" when none was skipped.
+func (r Restored) Message() string {
+	if len(r.Skipped) == 0 {
+		return ""
+	}
+	var parts []string
+	for _, s := range r.Skipped {
+		parts = append(parts, fmt.Sprintf("%s (%v)", s.Name, s.Err))
+	}
+	return fmt.Sprintf("training: %s: skipped unreadable checkpoint(s) %s; restored %s", r.Dir, strings.Join(parts, ", "), r.Name)
+}
+
+// RestoreLatest loads the newest intact checkpoint of dir into store: a checkpoint that cannot be read
+// (truncated or garbled data or metadata) is skipped, and the next older one tried. The store is left
+// untouched by a failed attempt. It returns which checkpoint was loaded (Name "" when dir holds none)
+// and which were skipped; when every checkpoint is unreadable, the error names each one and why, and
+// says how to recover. Leftovers of interrupted saves (staging directories) are removed.
+func RestoreLatest(store *model.Store, dir string) (Restored, error) {
+	r := Restored{Dir: dir}
 	if err := removeStaging(dir); err != nil {
-		return false, err
+		return r, err
 	}
-	if names, err := listCheckpoints(dir); err != nil || len(names) == 0 {
-		return false, err
+	names, err := listCheckpoints(dir)
+	if err != nil || len(names) == 0 {
+		return r, err
 	}
-	if _, err := checkpoint.Build(store).Dir(dir).Immediate().Done(); err != nil {
-		return false, fmt.Errorf("training: loading checkpoint from %s: %w", dir, err)
+	for i := len(names) - 1; i >= 0; i-- {
+		err := loadCheckpoint(store, dir, names[i])
+		if err == nil {
+			r.Name = names[i]
+			return r, nil
+		}
+		r.Skipped = append(r.Skipped, SkippedCheckpoint{Name: names[i], Err: err})
 	}
-	return true, nil
+	var parts []string
+	for _, s := range r.Skipped {
+		parts = append(parts, fmt.Sprintf("%s: %v", s.Name, s.Err))
+	}
+	return r, fmt.Errorf("training: %s: no intact checkpoint (%s); remove the directory to start the run afresh, "+
+		"or restore its checkpoints from a backup", dir, strings.Join(parts, "; "))
+}
+
+// loadCheckpoint loads checkpoint base of dir into store. GoMLX loads only the newest checkpoint of a
+// directory, so the checkpoint's two files are linked (or copied) into a staging directory of their own.
+func loadCheckpoint(store *model.Store, dir, base string) error {
+	staging, err := os.MkdirTemp(dir, ".staging-restore-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(staging)
+	for _, suffix := range []string{checkpoint.BinDataSuffix, checkpoint.JsonNameSuffix} {
+		from, to := filepath.Join(dir, base+suffix), filepath.Join(staging, base+suffix)
+		if err := os.Link(from, to); err != nil {
+			if err := copyFile(from, to); err != nil {
+				return err
+			}
+		}
+	}
+	if _, err := checkpoint.Build(store).Dir(staging).Immediate().Done(); err != nil {
+		return fmt.Errorf("%s: %w", filepath.Join(dir, base), err)
+	}
+	return nil
+}
+
+func copyFile(from, to string) error {
+	data, err := os.ReadFile(from)
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(to, data, 0o644)
+}
+
+// setAside renames the skipped checkpoints of r out of the list of checkpoints (to "corrupt-<name>"), so
+// that a resumed run's new checkpoints are not shadowed or pruned in their favour; it returns the new names.
+func setAside(r Restored) ([]string, error) {
+	var moved []string
+	for _, s := range r.Skipped {
+		for _, suffix := range []string{checkpoint.JsonNameSuffix, checkpoint.BinDataSuffix} { // the JSON first: it lists
+			from := filepath.Join(r.Dir, s.Name+suffix)
+			if err := os.Rename(from, filepath.Join(r.Dir, "corrupt-"+s.Name+suffix)); err != nil && !os.IsNotExist(err) {
+				return moved, fmt.Errorf("training: setting aside %s: %w", from, err)
+			}
+		}
+		moved = append(moved, filepath.Join(r.Dir, "corrupt-"+s.Name+checkpoint.JsonNameSuffix))
+	}
+	return moved, nil
 }
 
 // Save writes a checkpoint of the store's current variables and parameters.

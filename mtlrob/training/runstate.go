@@ -11,11 +11,14 @@ import (
 )
 
 // runState is what a checkpoint directory keeps beside the weights so that a resumed run continues the
-// same run: the configuration the run was started with and the learning-curve points measured so far.
-// It lives in <CheckpointDir>/run.json and is replaced atomically after every checkpoint.
+// same run: the configuration the run was started with, its identity (data, tasks and their label maps,
+// network, training step: see runIdentity) and the learning-curve points measured so far. It lives in
+// <CheckpointDir>/run.json, is written before the run's first checkpoint and replaced atomically after
+// every checkpoint.
 type runState struct {
-	Config Config `json:"config"`
-	Curve  Curve  `json:"curve"`
+	Config   Config            `json:"config"`
+	Identity map[string]string `json:"identity"`
+	Curve    Curve             `json:"curve"`
 }
 
 const runStateFile = "run.json"
@@ -27,30 +30,57 @@ func resumeKey(c Config) Config {
 	return c
 }
 
-// loadRunState reads dir's run.json. It returns the learning-curve points up to step (the step of the
-// restored checkpoint), or an error naming the fields that differ when the checkpoints there were
-// written by a run with another configuration: resuming them would silently mix two runs. A directory
-// without run.json (checkpoints written before it existed) resumes with an empty curve.
-func loadRunState(dir string, cfg Config, step int) (Curve, error) {
+// checkRunState reads dir's run.json and checks that the run described by cfg and identity may use the
+// directory. It returns the stored state (nil when there is no run.json and no checkpoint: a fresh
+// directory). It fails, naming run.json, every differing field with both values and what to do, when
+// the directory was written by a run with another configuration or identity (resuming would silently
+// mix two runs), when run.json is unreadable, and when checkpoints are there without a run.json (their
+// run cannot be checked).
+func checkRunState(dir string, cfg Config, identity map[string]string) (*runState, error) {
 	path := filepath.Join(dir, runStateFile)
 	data, err := os.ReadFile(path)
 	if os.IsNotExist(err) {
-		return Curve{}, nil
+		names, lerr := listCheckpoints(dir)
+		if lerr != nil {
+			return nil, lerr
+		}
+		if len(names) > 0 {
+			return nil, fmt.Errorf("training: %s holds %d checkpoint(s) (newest %s) but no %s, so the run that wrote them cannot be checked: "+
+				"remove the directory to start afresh, or use another checkpoint directory", dir, len(names), names[len(names)-1], runStateFile)
+		}
+		return nil, nil
 	}
 	if err != nil {
-		return Curve{}, fmt.Errorf("training: %w", err)
+		return nil, fmt.Errorf("training: %w", err)
 	}
 	var st runState
 	if err := json.Unmarshal(data, &st); err != nil {
-		return Curve{}, fmt.Errorf("training: %s: %w (remove the directory to start afresh)", path, err)
+		return nil, fmt.Errorf("training: %s: %w (remove the directory to start afresh)", path, err)
 	}
-	if diff, err := configDiff(resumeKey(st.Config), resumeKey(cfg)); err != nil {
-		return Curve{}, err
-	} else if diff != "" {
-		return Curve{}, fmt.Errorf("training: %s: the checkpoints there come from a run with another configuration (%s); "+
-			"remove the directory to start afresh or use another CheckpointDir", path, diff)
+	diff, err := configDiff(resumeKey(st.Config), resumeKey(cfg))
+	if err != nil {
+		return nil, err
 	}
-	c, n := st.Curve, 0
+	var diffs []string
+	if diff != "" {
+		diffs = append(diffs, diff)
+	}
+	if st.Identity == nil {
+		diffs = append(diffs, "identity: none there (run.json written before runs recorded their data, tasks and network), recorded now")
+	} else {
+		diffs = append(diffs, identityDiff(st.Identity, identity)...)
+	}
+	if len(diffs) > 0 {
+		return nil, fmt.Errorf("training: %s: the checkpoints there come from another run (%s); "+
+			"use another checkpoint directory, or remove this one to start afresh", path, strings.Join(diffs, "; "))
+	}
+	return &st, nil
+}
+
+// curveUpTo returns the points of the stored curve up to step (the step of the restored checkpoint): a
+// checkpoint older than run.json (a newer one was skipped as unreadable) continues the curve from there.
+func curveUpTo(path string, c Curve, step int) (Curve, error) {
+	n := 0
 	for n < len(c.Step) && c.Step[n] <= step {
 		n++
 	}
@@ -65,8 +95,8 @@ func loadRunState(dir string, cfg Config, step int) (Curve, error) {
 }
 
 // saveRunState writes dir's run.json through a temporary file and a rename.
-func saveRunState(dir string, cfg Config, curve Curve) error {
-	data, err := json.MarshalIndent(runState{Config: cfg, Curve: curve}, "", " ")
+func saveRunState(dir string, cfg Config, identity map[string]string, curve Curve) error {
+	data, err := json.MarshalIndent(runState{Config: cfg, Identity: identity, Curve: curve}, "", " ")
 	if err != nil {
 		return fmt.Errorf("training: %w", err)
 	}

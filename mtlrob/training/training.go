@@ -4,7 +4,11 @@
 package training
 
 import (
+	"context"
+	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 	"time"
 
 	"github.com/gomlx/compute"
@@ -58,7 +62,48 @@ type Config struct {
 	Select *Selection `json:"select,omitempty"`
 	// Quiet turns the progress bar off.
 	Quiet bool `json:"-"`
+	// Identity holds entries the caller adds to the identity a checkpoint directory records of its run
+	// (e.g. the experiment's name and budget), beside those Train derives itself: the training and test
+	// data (name, size, SHA-256), the tasks with their label maps, the network and the step's Name. A run
+	// whose identity or configuration differs from the directory's is refused (see CheckpointDir).
+	Identity map[string]string `json:"-"`
+	// Context, when set, ends the run early once it is done (the command cancels it on SIGINT or
+	// SIGTERM): Train checks it after every step, saves a checkpoint of the current step (into
+	// CheckpointDir, else InterruptDir) and returns an *InterruptedError. Nil: never done.
+	Context context.Context `json:"-"`
+	// InterruptDir, used only when CheckpointDir is empty, is where an interrupted run keeps its
+	// checkpoint (replacing any there) so that it can be resumed with CheckpointDir = InterruptDir.
+	// Empty: the work of an interrupted run without CheckpointDir is lost.
+	InterruptDir string `json:"-"`
 }
+
+// ErrInterrupted is wrapped by the error of a run ended by its Context (see InterruptedError).
+var ErrInterrupted = errors.New("training interrupted")
+
+// InterruptedError is the error of a run ended by its Config.Context. It wraps ErrInterrupted and the
+// context's cause (context.Canceled, or the cause given to context.WithCancelCause).
+type InterruptedError struct {
+	Step  int    // the global step the run had reached, that of the checkpoint kept
+	Steps int    // the step the run was to end at
+	Dir   string // the checkpoint directory to resume from; "" when no checkpoint was kept
+	// Temporary says that Dir is Config.InterruptDir: the run had no CheckpointDir.
+	Temporary bool
+	Cause     error
+}
+
+func (e *InterruptedError) Error() string {
+	if e.Dir == "" {
+		return fmt.Sprintf("training: interrupted at step %d of %d (%v); no checkpoint kept", e.Step, e.Steps, e.Cause)
+	}
+	kind := "checkpoint"
+	if e.Temporary {
+		kind = "temporary checkpoint"
+	}
+	return fmt.Sprintf("training: interrupted at step %d of %d (%v); %s of step %d in %s", e.Step, e.Steps, e.Cause, kind, e.Step, e.Dir)
+}
+
+// Unwrap returns ErrInterrupted and the cause.
+func (e *InterruptedError) Unwrap() []error { return []error{ErrInterrupted, e.Cause} }
 
 // Selection is a checkpoint-selection criterion: higher Score is better. 001 §IV-B selects "a
 // checkpoint that exhibited the best adversarial accuracy within the range where the training loss had
@@ -271,6 +316,11 @@ func Train(backend compute.Backend, store *model.Store, net *arch.Net, tasks tas
 	if err != nil {
 		return nil, err
 	}
+	ctx := cfg.Context
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	identity := runIdentity(net, tasks, trainDS, testDS, step, cfg.Identity)
 	start := time.Now()
 	store.SetParam(model.ParamInitialSeed, cfg.Seed)
 	var ckpt *Checkpointer
@@ -278,14 +328,13 @@ func Train(backend compute.Backend, store *model.Store, net *arch.Net, tasks tas
 	var prevBest *Best
 	var curve Curve
 	if cfg.CheckpointDir != "" {
-		restored, err := Restore(store, cfg.CheckpointDir)
+		unlock, err := LockDir(cfg.CheckpointDir)
 		if err != nil {
 			return nil, err
 		}
-		if restored {
-			if curve, err = loadRunState(cfg.CheckpointDir, cfg, int(optimizer.GetGlobalStep(store))); err != nil {
-				return nil, err
-			}
+		defer unlock()
+		if curve, err = resume(store, cfg, identity); err != nil {
+			return nil, err
 		}
 		if ckpt, err = NewCheckpointer(store, cfg.CheckpointDir, cfg.KeepCheckpoints); err != nil {
 			return nil, err
@@ -363,17 +412,32 @@ func Train(backend compute.Backend, store *model.Store, net *arch.Net, tasks tas
 			}
 		}
 		if ckpt != nil {
-			return saveRunState(cfg.CheckpointDir, cfg, res.Curve)
+			return saveRunState(cfg.CheckpointDir, cfg, identity, res.Curve)
 		}
 		return nil
 	}
-	train.EveryNSteps(loop, cfg.EvalEvery, "curves", 0, func(l *train.Loop, _ []*tensors.Tensor) error {
-		return measure(int(optimizer.GetGlobalStep(store)))
+	// Curve points at the global steps that are multiples of EvalEvery (so a run resumed from any step
+	// measures where an uninterrupted one does), then the interrupt check.
+	stepNow := res.StartStep
+	loop.OnStep("curves and interrupts", 0, func(*train.Loop, []*tensors.Tensor) error {
+		stepNow++
+		if stepNow%cfg.EvalEvery == 0 {
+			if err := measure(stepNow); err != nil {
+				return err
+			}
+		}
+		if afterStepForTest != nil {
+			afterStepForTest(stepNow)
+		}
+		return ctx.Err()
 	})
 
 	data := &stream{ds: trainDS, tasks: tasks, batch: cfg.BatchSize, seed: cfg.Seed, store: store, augment: cfg.Augment}
 	if res.StartStep < cfg.Steps {
 		if _, err := loop.RunToGlobalStep(data, cfg.Steps); err != nil {
+			if ctx.Err() != nil {
+				return nil, interrupted(ctx, store, cfg, identity, ckpt, res.Curve)
+			}
 			return nil, fmt.Errorf("training: %s on %s: %w", net, data.Name(), err)
 		}
 		res.StepSeconds = loop.MedianTrainStepDuration().Seconds()
@@ -388,4 +452,91 @@ func Train(backend compute.Backend, store *model.Store, net *arch.Net, tasks tas
 	res.Final = final
 	res.Seconds = time.Since(start).Seconds()
 	return res, nil
+}
+
+// afterStepForTest, when set (by tests), is called after every training step with the global step.
+var afterStepForTest func(step int)
+
+// resume prepares cfg.CheckpointDir (locked by the caller) for the run: it checks run.json against the
+// run's configuration and identity (checkRunState), writes it for a fresh directory, restores the
+// newest intact checkpoint into store (setting aside, and reporting on stderr, the unreadable newer
+// ones) and checks the seed stored in it. It returns the stored curve up to the restored step.
+func resume(store *model.Store, cfg Config, identity map[string]string) (Curve, error) {
+	dir := cfg.CheckpointDir
+	st, err := checkRunState(dir, cfg, identity)
+	if err != nil {
+		return Curve{}, err
+	}
+	if st == nil {
+		return Curve{}, saveRunState(dir, cfg, identity, Curve{})
+	}
+	r, err := RestoreLatest(store, dir)
+	if err != nil || r.Name == "" {
+		return Curve{}, err
+	}
+	ckptPath := filepath.Join(dir, r.Name)
+	if seed, ok := store.GetParam(model.ParamInitialSeed); ok && fmt.Sprint(seed) != fmt.Sprint(cfg.Seed) {
+		return Curve{}, fmt.Errorf("training: checkpoint %s: seed %v there, %d now; use another checkpoint directory, or remove this one to start afresh",
+			ckptPath, seed, cfg.Seed)
+	}
+	if len(r.Skipped) > 0 {
+		moved, err := setAside(r)
+		if err != nil {
+			return Curve{}, err
+		}
+		fmt.Fprintf(os.Stderr, "%s (the unreadable ones are set aside as %v)\n", r.Message(), moved)
+	}
+	return curveUpTo(filepath.Join(dir, runStateFile), st.Curve, int(optimizer.GetGlobalStep(store)))
+}
+
+// interrupted keeps a checkpoint of the store's current step after ctx ended the run, in the run's
+// checkpoint directory (ckpt) or else in cfg.InterruptDir, and returns the *InterruptedError saying
+// where. A failure to keep it is part of the returned error.
+func interrupted(ctx context.Context, store *model.Store, cfg Config, identity map[string]string, ckpt *Checkpointer, curve Curve) error {
+	step := int(optimizer.GetGlobalStep(store))
+	ie := &InterruptedError{Step: step, Steps: cfg.Steps, Cause: context.Cause(ctx)}
+	if ckpt == nil && cfg.InterruptDir != "" {
+		unlock, err := LockDir(cfg.InterruptDir)
+		if err != nil {
+			return errors.Join(ie, err)
+		}
+		defer unlock()
+		if err := clearRun(cfg.InterruptDir); err != nil {
+			return errors.Join(ie, err)
+		}
+		if ckpt, err = NewCheckpointer(store, cfg.InterruptDir, 1); err != nil {
+			return errors.Join(ie, err)
+		}
+		cfg.CheckpointDir, ie.Temporary = cfg.InterruptDir, true
+	}
+	if ckpt == nil {
+		return ie
+	}
+	if n := len(curve.Step); n == 0 || curve.Step[n-1] != step || ie.Temporary { // a curve point's checkpoint is already saved
+		if err := ckpt.Save(); err != nil {
+			return errors.Join(ie, err)
+		}
+		if err := saveRunState(ckpt.Dir, cfg, identity, curve); err != nil {
+			return errors.Join(ie, err)
+		}
+	}
+	ie.Dir = ckpt.Dir
+	return ie
+}
+
+// clearRun removes the run state and checkpoints of dir (an earlier interrupted run's), keeping its lock.
+func clearRun(dir string) error {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return fmt.Errorf("training: %w", err)
+	}
+	for _, e := range entries {
+		if e.Name() == lockFile {
+			continue
+		}
+		if err := os.RemoveAll(filepath.Join(dir, e.Name())); err != nil {
+			return fmt.Errorf("training: clearing %s: %w", dir, err)
+		}
+	}
+	return nil
 }

@@ -33,9 +33,13 @@ var errUsage = errors.New("usage")
 
 func main() {
 	err := run(os.Args[1:], os.Stdout, os.Stderr)
+	var sig *signalError
 	switch {
 	case err == nil:
 	case errors.Is(err, flag.ErrHelp):
+	case errors.As(err, &sig): // ended cleanly by SIGINT or SIGTERM: 130 or 143
+		fmt.Fprintln(os.Stderr, "mtlrob:", err)
+		os.Exit(sig.exitCode())
 	case errors.Is(err, errUsage):
 		fmt.Fprintln(os.Stderr, "mtlrob:", err)
 		os.Exit(2)
@@ -128,9 +132,11 @@ func runTrain(args []string, stdout, stderr io.Writer) error {
 	}
 	fmt.Fprintln(stdout, "backend:", line)
 	spec := experiment.NaturalSpec{Dataset: *dataset, Aux: auxNames, Budget: b, Seed: *seed, CheckpointDir: *ckpt, Quiet: *quiet}
-	rec, _, err := experiment.RunNatural(backend, line, spec)
+	ctx, stop := signalContext(stderr)
+	defer stop()
+	rec, _, err := experiment.RunNaturalContext(ctx, backend, line, spec)
 	if err != nil {
-		return err
+		return interruptedTrain(err, args)
 	}
 	recPath := experiment.RecordPath(filepath.Join(*out, "results"), rec)
 	if err := experiment.WriteJSON(recPath, rec); err != nil {
