@@ -2,6 +2,8 @@ package experiment
 
 import (
 	"encoding/json"
+	"errors"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -148,5 +150,65 @@ func TestLoadOrRunNaturalTrainsOnceThenReads(t *testing.T) {
 	b, _ := json.Marshal(second.Results)
 	if string(a) != string(b) {
 		t.Fatalf("results changed through JSON:\n%s\n%s", a, b)
+	}
+}
+
+// TestLoadOrTrainRecomputesAfresh: a stale record is recomputed from scratch, never by resuming the
+// cached checkpoints of the run that wrote it (they would hand back its weights), and cached checkpoints
+// that cannot be checked (no run.json) are cleared rather than resumed or refused.
+func TestLoadOrTrainRecomputesAfresh(t *testing.T) {
+	env := testEnv(t)
+	b := tinyBudget
+	b.Steps, b.EvalEvery = 30, 15
+	spec := ModelSpec{Dataset: "fashion-mnist", Arch: "smallcnn", Aux: []string{}, Training: "natural", Budget: b, Seed: 1}
+	if _, err := LoadOrTrain(env, spec); err != nil {
+		t.Fatal(err)
+	}
+	recPath := RecordPath(env.ResultsDir, &Record{Kind: ModelKind, Name: spec.Name()})
+	ckptDir := filepath.Join(env.CacheDir, "models", spec.Name())
+	marker := filepath.Join(ckptDir, "marker-of-the-first-run")
+	if err := os.WriteFile(marker, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	// 1. The record goes stale (another code fingerprint): recomputing clears the old run's checkpoints.
+	data, err := os.ReadFile(recPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var raw map[string]any
+	if err := json.Unmarshal(data, &raw); err != nil {
+		t.Fatal(err)
+	}
+	prov := raw["provenance"].(map[string]any)
+	if prov["fingerprint"] == nil {
+		t.Skip("no code fingerprint outside the repository")
+	}
+	prov["fingerprint"].(map[string]any)["code"] = "0000000000000000"
+	if data, err = json.Marshal(raw); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(recPath, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	m, err := LoadOrTrain(env, spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(marker); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("the stale run's checkpoint directory was resumed, not cleared (marker: %v)", err)
+	}
+	res := m.Record.Results.(ModelResults)
+	if len(res.Curve.Step) == 0 || res.Curve.Step[0] != 15 {
+		t.Errorf("recomputed curve steps %v, want a run from step 0 (first point at 15)", res.Curve.Step)
+	}
+	// 2. Checkpoints without run.json and no record: cleared and trained afresh, not an error.
+	if err := os.Remove(recPath); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Remove(filepath.Join(ckptDir, "run.json")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := LoadOrTrain(env, spec); err != nil {
+		t.Fatalf("checkpoints without run.json in the cache: %v", err)
 	}
 }

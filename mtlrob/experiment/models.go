@@ -187,8 +187,10 @@ func LoadOrTrain(env Env, spec ModelSpec) (*Model, error) {
 	var stored ModelSpec
 	var res ModelResults
 	rec := &Record{Config: &stored, Results: &res}
+	recompute := false // a record is on file but is not used: its cached checkpoints are of that run
 	switch err := ReadJSON(recPath, rec); {
 	case err == nil:
+		recompute = true
 		rec.Config, rec.Results = stored, res
 		use, err := useStored(rec, reflect.DeepEqual(stored, spec), spec.Budget.Name, env.BackendLine)
 		if err != nil {
@@ -264,8 +266,27 @@ func LoadOrTrain(env Env, spec ModelSpec) (*Model, error) {
 		return nil, fmt.Errorf("experiment: unknown training %q: want one of %v", spec.Training, Trainings)
 	}
 	cfg.Identity = map[string]string{"model": spec.Name(), "budget": spec.Budget.Name, "train attack": trainAttack}
+	if fp, err := CodeFingerprint(env.BackendLine); err == nil {
+		// An interrupted run continues only under the code that started it.
+		cfg.Identity["code"] = fp.Code
+	}
+	// The checkpoint directory is the cache's: checkpoints of a run this one does not continue (the
+	// stored record's, when it is recomputed; another code's or configuration's) are removed, never
+	// resumed, so that a recomputed record is computed afresh.
+	if _, err := os.Stat(ckptDir); recompute && err == nil {
+		if err := clearCheckpoints(env, ckptDir, "its record is recomputed"); err != nil {
+			return nil, err
+		}
+	}
 	store := model.NewStore()
 	out, err := training.Train(env.Backend, store, net, set, trainDS, testDS, cfg, step)
+	if errors.Is(err, training.ErrForeignCheckpoints) {
+		if err := clearCheckpoints(env, ckptDir, err.Error()); err != nil {
+			return nil, err
+		}
+		store = model.NewStore()
+		out, err = training.Train(env.Backend, store, net, set, trainDS, testDS, cfg, step)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -296,6 +317,33 @@ func LoadOrTrain(env Env, spec ModelSpec) (*Model, error) {
 	}
 	m.Store, m.Record = store, rec
 	return m, nil
+}
+
+// clearCheckpoints empties the cached checkpoint directory dir of a model, saying why unless env.Quiet.
+// It holds dir's lock while it does (training.LockDir), so a run training there now is never cut
+// short: its lock makes this fail, naming it.
+func clearCheckpoints(env Env, dir, why string) error {
+	unlock, err := training.LockDir(dir)
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	if !env.Quiet {
+		fmt.Fprintf(os.Stderr, "experiment: removing the cached checkpoints in %s (%s): training afresh\n", dir, why)
+	}
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return fmt.Errorf("experiment: clearing cached checkpoints: %w", err)
+	}
+	for _, e := range entries {
+		if e.Name() == "lock" {
+			continue
+		}
+		if err := os.RemoveAll(filepath.Join(dir, e.Name())); err != nil {
+			return fmt.Errorf("experiment: clearing cached checkpoints: %w", err)
+		}
+	}
+	return nil
 }
 
 // saveFinal writes the evaluated weights as the single checkpoint of dir.

@@ -1,6 +1,7 @@
 package training
 
 import (
+	"errors"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -45,7 +46,7 @@ func checkRunState(dir string, cfg Config, identity map[string]string) (*runStat
 			return nil, lerr
 		}
 		if len(names) > 0 {
-			return nil, fmt.Errorf("training: %s holds %d checkpoint(s) (newest %s) but no %s, so the run that wrote them cannot be checked: "+
+			return nil, foreign("training: %s holds %d checkpoint(s) (newest %s) but no %s, so the run that wrote them cannot be checked: "+
 				"remove the directory to start afresh, or use another checkpoint directory", dir, len(names), names[len(names)-1], runStateFile)
 		}
 		return nil, nil
@@ -71,7 +72,7 @@ func checkRunState(dir string, cfg Config, identity map[string]string) (*runStat
 		diffs = append(diffs, identityDiff(st.Identity, identity)...)
 	}
 	if len(diffs) > 0 {
-		return nil, fmt.Errorf("training: %s: the checkpoints there come from another run (%s); "+
+		return nil, foreign("training: %s: the checkpoints there come from another run (%s); "+
 			"use another checkpoint directory, or remove this one to start afresh", path, strings.Join(diffs, "; "))
 	}
 	return &st, nil
@@ -144,3 +145,16 @@ func configDiff(there, now Config) (string, error) {
 	sort.Strings(diffs)
 	return strings.Join(diffs, "; "), nil
 }
+
+// ErrForeignCheckpoints is what a run refuses to resume: checkpoints written by another run (another
+// identity or configuration), or checkpoints without the run.json that would say which run wrote them.
+// A caller that owns the directory (a cache) may remove it and start afresh; errors.Is tells it.
+var ErrForeignCheckpoints = errors.New("training: checkpoints of another run")
+
+// foreignError is an error that is ErrForeignCheckpoints (errors.Is) with its own message.
+type foreignError struct{ msg string }
+
+func (e *foreignError) Error() string        { return e.msg }
+func (e *foreignError) Is(target error) bool { return target == ErrForeignCheckpoints }
+
+func foreign(format string, args ...any) error { return &foreignError{fmt.Sprintf(format, args...)} }
