@@ -60,7 +60,7 @@ func TestNotebooks(t *testing.T) {
 		t.Logf("starting from %d committed result records (figures/results); -fresh starts from none", n)
 	}
 	const budget = "quick"
-	opt := Options{DataDir: filepath.Join(root, ".jupyter"), OutDir: out, CellTimeout: 20 * time.Minute,
+	opt := Options{DataDir: filepath.Join(root, ".jupyter"), OutDir: out, CellTimeout: 45 * time.Minute,
 		Env: []string{"MTLROB_BUDGET=" + budget, "MTLROB_FIGURES_DIR=" + figures}}
 	start := time.Now()
 	for _, path := range paths {
