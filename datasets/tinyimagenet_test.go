@@ -9,6 +9,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strings"
 	"testing"
@@ -159,5 +160,23 @@ func TestReadTinyImageNetErrors(t *testing.T) {
 			_, err := ReadTinyImageNet(dir, tc.split, 64, 64)
 			checkErr(t, err, tc.want...)
 		})
+	}
+}
+
+// TestReadTinyImageNetRefusesAHugeJPEGHeader: a few hundred bytes whose JPEG header claims 65000x65000
+// pixels are refused by size, naming the file, instead of allocating gigabytes first.
+func TestReadTinyImageNetRefusesAHugeJPEGHeader(t *testing.T) {
+	dir := tinyFixture(t)
+	path := writeFile(t, dir, "val/images/val_0.JPEG", hugeJPEG(t))
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	_, err := ReadTinyImageNet(dir, "test", 64, 64)
+	runtime.ReadMemStats(&after)
+	want := "datasets: " + path + ": JPEG of 65000x65000 pixels, more than the 16777216 this reader decodes"
+	if err == nil || err.Error() != want {
+		t.Fatalf("error %v\nwant %s", err, want)
+	}
+	if got := after.TotalAlloc - before.TotalAlloc; got > 64<<20 {
+		t.Fatalf("allocated %d MB reading a 376-byte JPEG", got>>20)
 	}
 }

@@ -104,7 +104,7 @@ func TestLoadOrRunNaturalReplacesAnUnreadableRecord(t *testing.T) {
 	if _, err := ReadNatural(path); err == nil {
 		t.Fatal("ReadNatural accepted a truncated record")
 	}
-	other := &Record{Kind: "attack", Name: "x"}
+	other := &Record{Kind: "attack", Name: "x", Results: map[string]any{}}
 	otherPath := filepath.Join(dir, "attack.json")
 	if err := WriteJSON(otherPath, other); err != nil {
 		t.Fatal(err)

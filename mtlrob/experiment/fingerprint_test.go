@@ -61,7 +61,7 @@ func TestStaleRecordsAndPolicy(t *testing.T) {
 	old := now
 	old.Code = "0000000000000000"
 	for name, fp := range map[string]*Fingerprint{"current": &current, "old": &old, "none": nil} {
-		rec := &Record{Kind: "model", Name: name, Provenance: Provenance{Fingerprint: fp}}
+		rec := &Record{Kind: "model", Name: name, Provenance: Provenance{Fingerprint: fp}, Results: map[string]any{}}
 		if err := WriteJSON(RecordPath(dir, rec), rec); err != nil {
 			t.Fatal(err)
 		}

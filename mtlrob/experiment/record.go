@@ -4,11 +4,13 @@
 package experiment
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"runtime"
 	"runtime/debug"
 	"strings"
@@ -62,18 +64,79 @@ func NewProvenance(seed int64, backend string) Provenance {
 	return p
 }
 
-// RelativePaths rewrites the repository root as "<repo>" and the home directory as "~" in s, so that
-// records committed to the repository do not carry one machine's paths.
+// RelativePaths rewrites the machine paths in s so that records committed to the repository carry
+// none: the repository root (as git and the working directory name it, and its real path when that
+// differs) becomes "<repo>", the directory $MTLROB_XLA_DIR names "<MTLROB_XLA_DIR>", the home directory
+// "~", and any other absolute path is cut to its base name, as "<abs>/name" (e.g. an XLA plugin chosen
+// by its absolute path, or reached through a symbolic link that leaves the repository).
 func RelativePaths(s string) string {
-	if out, err := exec.Command("git", "rev-parse", "--show-toplevel").Output(); err == nil {
-		if root := strings.TrimSpace(string(out)); root != "" {
-			s = strings.ReplaceAll(s, root+string(filepath.Separator), "<repo>"+string(filepath.Separator))
+	return scrubPaths(s, pathRoots())
+}
+
+// pathRoot is a directory whose name in a string is replaced by a placeholder.
+type pathRoot struct{ dir, placeholder string }
+
+// pathRoots are the directories RelativePaths replaces, in the order they are tried: the repository
+// root first (so that a repository inside the home directory is "<repo>"), then $MTLROB_XLA_DIR, then
+// the home directory; each as given and as its real path.
+func pathRoots() []pathRoot {
+	var roots []pathRoot
+	add := func(dir, placeholder string) {
+		if dir == "" || !filepath.IsAbs(dir) || filepath.Clean(dir) == string(filepath.Separator) {
+			return
+		}
+		roots = append(roots, pathRoot{filepath.Clean(dir), placeholder})
+		if real, err := filepath.EvalSymlinks(dir); err == nil && real != filepath.Clean(dir) {
+			roots = append(roots, pathRoot{real, placeholder})
 		}
 	}
-	if home, err := os.UserHomeDir(); err == nil && home != "/" && home != "" {
-		s = strings.ReplaceAll(s, home+string(filepath.Separator), "~"+string(filepath.Separator))
+	if out, err := exec.Command("git", "rev-parse", "--show-toplevel").Output(); err == nil {
+		add(strings.TrimSpace(string(out)), "<repo>")
 	}
-	return s
+	if root, err := RepoRoot(); err == nil {
+		add(root, "<repo>")
+	}
+	add(os.Getenv(xla.EnvXLADir), "<"+xla.EnvXLADir+">")
+	if home, err := os.UserHomeDir(); err == nil {
+		add(home, "~")
+	}
+	return roots
+}
+
+// absPath matches an absolute path in free text: a "/" at the start or after a space, bracket, quote,
+// '=', ',' or ';', up to the next such character.
+var absPath = regexp.MustCompile(`(^|[\s(\[=,;'"])(/[^\s()\[\],;'"]*)`)
+
+// scrubPaths replaces each root's directory in s (where a path component ends) by its placeholder,
+// then every remaining absolute path by "<abs>/" and its base name.
+func scrubPaths(s string, roots []pathRoot) string {
+	for _, r := range roots {
+		s = replaceDir(s, r.dir, r.placeholder)
+	}
+	return absPath.ReplaceAllStringFunc(s, func(m string) string {
+		i := strings.IndexByte(m, '/')
+		return m[:i] + "<abs>/" + filepath.Base(m[i:])
+	})
+}
+
+// replaceDir replaces dir by placeholder in s wherever it is a whole path prefix: followed by a
+// separator, the end of s, or a character that ends a path in free text.
+func replaceDir(s, dir, placeholder string) string {
+	var b strings.Builder
+	for {
+		i := strings.Index(s, dir)
+		if i < 0 {
+			b.WriteString(s)
+			return b.String()
+		}
+		rest := s[i+len(dir):]
+		if rest == "" || strings.ContainsRune(string(filepath.Separator)+" \t\n()[],;'\"", rune(rest[0])) {
+			b.WriteString(s[:i] + placeholder)
+		} else {
+			b.WriteString(s[:i+len(dir)])
+		}
+		s = rest
+	}
 }
 
 // gitRevision is the working tree's HEAD, with "+dirty" when it has uncommitted changes, or "unknown".
@@ -122,10 +185,23 @@ func As[T any](v any) (T, bool) {
 
 // WriteJSON writes v as indented JSON to path through a temporary file and a rename, so a crash
 // never leaves a truncated record and never destroys the previous one.
+//
+// A Record (or *Record) is checked first (ValidateRecord): one that reading would refuse is not
+// written. When it replaces a record whose config or results differ, what changed is said on
+// ReplacementLog and appended to ReplacementsFile (see reportReplacement): records are recomputed
+// when stale, so a replacement is allowed, but never silent.
 func WriteJSON(path string, v any) error {
 	data, err := json.MarshalIndent(v, "", "  ")
 	if err != nil {
 		return fmt.Errorf("experiment: encoding %s: %w", path, err)
+	}
+	if isRecord(v) {
+		if err := ValidateRecord(path, data); err != nil {
+			return fmt.Errorf("%w (not written)", err)
+		}
+		if err := reportReplacement(path, data); err != nil {
+			return err
+		}
 	}
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return fmt.Errorf("experiment: %w", err)
@@ -155,17 +231,31 @@ func WriteJSON(path string, v any) error {
 func jsonUnmarshalLoose(data []byte, v any) error { return json.Unmarshal(data, v) }
 
 // ReadJSON decodes the JSON file at path into v, rejecting unknown fields so that a record written by
-// another version of the workbench is noticed rather than half-read.
+// another version of the workbench is noticed rather than half-read. When v is a *Record, the record
+// must also pass ValidateRecord (ranges and required fields); the error names path and the field.
 func ReadJSON(path string, v any) error {
-	f, err := os.Open(path)
+	data, err := os.ReadFile(path)
 	if err != nil {
 		return fmt.Errorf("experiment: %w", err)
 	}
-	defer f.Close()
-	dec := json.NewDecoder(f)
+	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
 		return fmt.Errorf("experiment: %s: %w", path, err)
 	}
+	if isRecord(v) {
+		return ValidateRecord(path, data)
+	}
 	return nil
+}
+
+// isRecord reports whether v is a Record or a non-nil *Record.
+func isRecord(v any) bool {
+	switch r := v.(type) {
+	case Record:
+		return true
+	case *Record:
+		return r != nil
+	}
+	return false
 }

@@ -17,11 +17,26 @@ import (
 // (counts of correct images), and it predates per-image outcomes (no MainCorrect).
 func writeRobustness(t *testing.T, resultsDir string, spec ModelSpec, clean, pgd, pgdReject float64) {
 	t.Helper()
-	res := RobustnessResults{Model: "lenet", Tasks: append([]string{"main"}, spec.Aux...), N: 8, Conditions: []Condition{
-		{Name: "clean", TaskAccuracy: []float64{clean}},
-		{Name: "pgd", TaskAccuracy: []float64{pgd}, Rejection: []reject.Report{{MinConflicts: 1,
-			Adversarial: reject.Split{Accuracy: pgd, RobustAccuracy: pgdReject, RejectionRate: 0.25}}}},
+	tasks := append([]string{"main"}, spec.Aux...)
+	// Every task has the main task's accuracy; the targeted, CW and adaptive conditions that every
+	// record holds have PGD's.
+	acc := func(a float64) []float64 {
+		out := make([]float64, len(tasks))
+		for i := range out {
+			out[i] = a
+		}
+		return out
+	}
+	res := RobustnessResults{Model: "lenet", Tasks: tasks, N: 8, Conditions: []Condition{
+		{Name: "clean", TaskAccuracy: acc(clean)},
+		{Name: "pgd", TaskAccuracy: acc(pgd), Rejection: []reject.Report{{MinConflicts: 1, Clean: reject.Split{N: 8, Accuracy: clean},
+			Adversarial: reject.Split{N: 8, Accuracy: pgd, RobustAccuracy: pgdReject, RejectionRate: 0.25}}}},
+		{Name: "pgd-targeted", TaskAccuracy: acc(pgd)},
+		{Name: "cw", TaskAccuracy: acc(pgd)},
 	}}
+	if len(spec.Aux) > 0 {
+		res.Conditions = append(res.Conditions, Condition{Name: "adaptive", TaskAccuracy: acc(pgd)})
+	}
 	rec := &Record{Kind: RobustnessKind, Name: spec.Name(), Config: spec, Results: res}
 	if err := WriteJSON(RecordPath(resultsDir, rec), rec); err != nil {
 		t.Fatal(err)
@@ -51,8 +66,8 @@ func TestRenderTablesGroupsByBudgetAndSeed(t *testing.T) {
 		"fashion-mnist, natural training, quick budget, seed 1: main-task accuracy (%)",
 		"fashion-mnist, natural training, standard budget, seed 1: main-task accuracy (%)",
 		// 95% Wilson intervals of 4/8, 1/8, 6/8, 3/8: scipy.stats.binomtest(k, 8).proportion_ci(0.95, "wilson").
-		"| main+category | 50.00 [21.52, 78.48] | 12.50 [2.24, 47.09] | – | – |",
-		"| main+category | 75.00 [40.93, 92.85] | 37.50 [13.68, 69.43] | – | – |",
+		"| main+category | 50.00 [21.52, 78.48] | 12.50 [2.24, 47.09] | 12.50 [2.24, 47.09] | 12.50 [2.24, 47.09] | – | – | – | – |",
+		"| main+category | 75.00 [40.93, 92.85] | 37.50 [13.68, 69.43] | 37.50 [13.68, 69.43] | 37.50 [13.68, 69.43] | – | – | – | – |",
 		"predates per-image outcomes",
 		"fashion-mnist, standard budget, seed 1: main-task accuracy (%) without and with rejection",
 	} {

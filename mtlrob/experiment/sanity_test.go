@@ -325,7 +325,11 @@ func TestSanityFailureIsRendered(t *testing.T) {
 	}{{[]string{}, passed}, {[]string{"category"}, failed}, {[]string{"region"}, nil}} {
 		spec := ModelSpec{Dataset: "fashion-mnist", Arch: "lenet", Aux: r.aux, Training: "pgd-at", Budget: tiny, Seed: 1}
 		conds := []Condition{{Name: "clean", TaskAccuracy: []float64{0.9, 0.95}}, {Name: "pgd", TaskAccuracy: []float64{0.5, 0.6}},
+			{Name: "pgd-targeted", TaskAccuracy: []float64{0.5, 0.6}}, {Name: "cw", TaskAccuracy: []float64{0.5, 0.6}},
 			{Name: "worst-case", TaskAccuracy: []float64{0.4, 0.5}}}
+		if len(r.aux) > 0 {
+			conds = append(conds, Condition{Name: "adaptive", TaskAccuracy: []float64{0.5, 0.6}})
+		}
 		if len(r.aux) == 0 {
 			for i := range conds {
 				conds[i].TaskAccuracy = conds[i].TaskAccuracy[:1]
