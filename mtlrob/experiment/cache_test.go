@@ -1,12 +1,14 @@
 package experiment
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"io/fs"
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 
@@ -210,5 +212,38 @@ func TestLoadOrTrainRecomputesAfresh(t *testing.T) {
 	}
 	if _, err := LoadOrTrain(env, spec); err != nil {
 		t.Fatalf("checkpoints without run.json in the cache: %v", err)
+	}
+}
+
+// TestLoadOrTrainInterruptedResumes: a LoadOrTrain whose context is done stops with a checkpoint in the
+// cache and no record; the next LoadOrTrain resumes it, to the record of an uninterrupted run.
+func TestLoadOrTrainInterruptedResumes(t *testing.T) {
+	b := tinyBudget
+	b.Steps, b.EvalEvery = 12, 6
+	spec := ModelSpec{Dataset: "fashion-mnist", Arch: "smallcnn", Aux: []string{}, Training: "natural", Budget: b, Seed: 2}
+	whole := testEnv(t)
+	want, err := LoadOrTrain(whole, spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	env := testEnv(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	env.Context = ctx
+	if _, err := LoadOrTrain(env, spec); !errors.Is(err, training.ErrInterrupted) {
+		t.Fatalf("LoadOrTrain on a done context: %v, want an interruption", err)
+	}
+	if _, err := os.Stat(RecordPath(env.ResultsDir, &Record{Kind: ModelKind, Name: spec.Name()})); !errors.Is(err, fs.ErrNotExist) {
+		t.Fatalf("an interrupted run wrote its record (%v)", err)
+	}
+	env.Context = nil
+	got, err := LoadOrTrain(env, spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w, g := want.Record.Results.(ModelResults), got.Record.Results.(ModelResults)
+	if !slices.Equal(w.Final.Accuracy, g.Final.Accuracy) || !slices.Equal(w.Final.Loss, g.Final.Loss) || !slices.Equal(w.Curve.Step, g.Curve.Step) {
+		t.Errorf("resumed run: final %v / %v, curve steps %v; uninterrupted: %v / %v, %v", g.Final.Accuracy, g.Final.Loss, g.Curve.Step,
+			w.Final.Accuracy, w.Final.Loss, w.Curve.Step)
 	}
 }

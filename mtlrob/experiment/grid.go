@@ -1,6 +1,7 @@
 package experiment
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -8,6 +9,8 @@ import (
 	"sort"
 	"strings"
 	"time"
+
+	"github.com/mtlrob/mtlrob/mtlrob/training"
 )
 
 // Analyses are what a grid cell can compute for a model.
@@ -95,6 +98,10 @@ func RunGrid(env Env, cells []Cell, log io.Writer) ([]*Record, error) {
 	var recs []*Record
 	var failed []string
 	for i, c := range cells {
+		if env.Context != nil && env.Context.Err() != nil {
+			return recs, fmt.Errorf("experiment: grid stopped before cell %d of %d (%s %s): %w: %w", i+1, len(cells), c.Analysis, c.Model.Name(),
+				training.ErrInterrupted, context.Cause(env.Context))
+		}
 		t0 := time.Now()
 		fmt.Fprintf(log, "[%d/%d] %s %s ...\n", i+1, len(cells), c.Analysis, c.Model.Name())
 		rec, err := c.Run(env)

@@ -1,11 +1,15 @@
 package experiment
 
 import (
+	"context"
+	"errors"
+	"io"
 	"math"
 	"os"
 	"strings"
 	"testing"
 
+	"github.com/mtlrob/mtlrob/mtlrob/training"
 	"github.com/mtlrob/mtlrob/xla"
 )
 
@@ -148,5 +152,22 @@ func TestEditDistance(t *testing.T) {
 		if d := editDistance(tc.a, tc.b); d != tc.d {
 			t.Errorf("editDistance(%q, %q) = %d, want %d", tc.a, tc.b, d, tc.d)
 		}
+	}
+}
+
+// TestRunGridStopsWhenInterrupted: a grid whose context is done stops before its next cell, with an error
+// that is training.ErrInterrupted and carries the cause (the signal), and computes nothing.
+func TestRunGridStopsWhenInterrupted(t *testing.T) {
+	cause := errors.New("signal: interrupt")
+	ctx, cancel := context.WithCancelCause(context.Background())
+	cancel(cause)
+	env := Env{ResultsDir: t.TempDir(), CacheDir: t.TempDir(), Quiet: true, Context: ctx}
+	cells := []Cell{{Model: ModelSpec{Dataset: "fashion-mnist", Arch: "smallcnn", Aux: []string{}, Training: "natural", Budget: tiny, Seed: 1}, Analysis: "model"}}
+	recs, err := RunGrid(env, cells, io.Discard)
+	if !errors.Is(err, training.ErrInterrupted) || !errors.Is(err, cause) || len(recs) != 0 {
+		t.Fatalf("RunGrid on a done context: %d records, error %v; want none and an interruption carrying its cause", len(recs), err)
+	}
+	if entries, _ := os.ReadDir(env.CacheDir); len(entries) != 0 {
+		t.Errorf("the cache holds %d entries: a cell started", len(entries))
 	}
 }

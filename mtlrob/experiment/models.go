@@ -1,6 +1,7 @@
 package experiment
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -28,6 +29,10 @@ type Env struct {
 	ResultsDir  string
 	CacheDir    string
 	Quiet       bool // no progress bars
+	// Context, when set and done, ends a training in LoadOrTrain after its current step, with a checkpoint
+	// of that step in the cache that the next LoadOrTrain of the same model resumes; the error is then a
+	// *training.InterruptedError (errors.Is training.ErrInterrupted). RunGrid stops between cells too.
+	Context context.Context
 }
 
 // CacheEnv names the environment variable for the checkpoint cache; default .cache at the repository root.
@@ -210,7 +215,8 @@ func LoadOrTrain(env Env, spec ModelSpec) (*Model, error) {
 	}
 
 	cfg := training.Config{Steps: spec.Budget.Steps, BatchSize: spec.Budget.BatchSize, Seed: spec.Seed,
-		EvalEvery: spec.Budget.EvalEvery, EvalExamples: spec.Budget.EvalExamples, CheckpointDir: ckptDir, Quiet: env.Quiet}
+		EvalEvery: spec.Budget.EvalEvery, EvalExamples: spec.Budget.EvalExamples, CheckpointDir: ckptDir, Quiet: env.Quiet,
+		Context: env.Context}
 	var step training.Step
 	var trainAttack string
 	switch spec.Training {

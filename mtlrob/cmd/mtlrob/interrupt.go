@@ -67,6 +67,16 @@ func interruptedTrain(err error, args []string) error {
 	return fmt.Errorf("%w%s; resume with: %s", err, where, shellJoin(resume))
 }
 
+// interruptedCell adds to the error of a grid or eval command ended by a signal how to go on: the
+// same command again, which reads the finished records and resumes the interrupted training from its
+// cached checkpoint. Other errors are returned as they are.
+func interruptedCell(err error, command string, args []string) error {
+	if !errors.Is(err, training.ErrInterrupted) {
+		return err
+	}
+	return fmt.Errorf("%w; finished records are kept: resume with: %s", err, shellJoin(append([]string{"mtlrob", command}, args...)))
+}
+
 // shellJoin joins words into a command line, single-quoting those that need it.
 func shellJoin(words []string) string {
 	out := make([]string, len(words))

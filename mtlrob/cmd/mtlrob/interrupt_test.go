@@ -45,3 +45,18 @@ func TestSignalEndsRunWithConventionalStatus(t *testing.T) {
 		})
 	}
 }
+
+// TestInterruptedCellSaysHowToResume: an interrupted grid or eval says to run the same command again; any
+// other error is left as it is.
+func TestInterruptedCellSaysHowToResume(t *testing.T) {
+	ie := &training.InterruptedError{Step: 3, Steps: 10, Dir: "/c/models/m", Cause: &signalError{syscall.SIGINT}}
+	err := interruptedCell(fmt.Errorf("experiment: cell 2: %w", ie), "grid", []string{"-grid", "headline", "-seeds", "1,2"})
+	var sig *signalError
+	if !errors.As(err, &sig) || sig.exitCode() != 130 || !strings.Contains(err.Error(), "resume with: mtlrob grid -grid headline -seeds 1,2") {
+		t.Errorf("interrupted grid: %v", err)
+	}
+	other := errors.New("disk full")
+	if got := interruptedCell(other, "eval", nil); got != other {
+		t.Errorf("other error rewritten: %v", got)
+	}
+}

@@ -361,8 +361,11 @@ func runGrid(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	ctx, stop := signalContext(stderr)
+	defer stop()
+	e.Context = ctx
 	if _, err := experiment.RunGrid(e, cells, stdout); err != nil {
-		return err
+		return interruptedCell(err, "grid", args)
 	}
 	md, err := experiment.RenderTables(e.ResultsDir, filepath.Join(*out, "tables"))
 	if err != nil {
@@ -430,9 +433,12 @@ func runEval(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	ctx, stop := signalContext(stderr)
+	defer stop()
+	e.Context = ctx
 	rec, err := cell.Run(e)
 	if err != nil {
-		return err
+		return interruptedCell(err, "eval", args)
 	}
 	fmt.Fprintf(stdout, "%s record %s (%.0f s)\n", rec.Kind, experiment.RecordPath(e.ResultsDir, rec), rec.Seconds)
 	if res, ok := experiment.As[experiment.RobustnessResults](rec.Results); ok {
