@@ -45,7 +45,7 @@ func (c Cell) Run(env Env) (*Record, error) {
 // seeds fit a 2-core machine): for each seed in turn, gray-box PGD-AT with the main task only and with
 // main+category+region on Fashion-MNIST, evaluated for robustness and rejection (001 Table 2, Fig. 4),
 // then the natural three-task model's attack-direction comparison (004). Seed-major order makes each
-// seed's paired comparison complete before the next seed starts.
+// seed's paired comparison complete before the next seed starts. HeadlineMNISTGrid adds the MNIST rows.
 func HeadlineGrid(b Budget, seeds []int64) []Cell {
 	var cells []Cell
 	for _, seed := range seeds {
@@ -56,6 +56,21 @@ func HeadlineGrid(b Budget, seeds []int64) []Cell {
 			Cell{spec([]string{}, "pgd-at"), "robustness"},
 			Cell{spec([]string{"category", "region"}, "pgd-at"), "robustness"},
 			Cell{spec([]string{"category", "region"}, "natural"), "directions"})
+	}
+	return cells
+}
+
+// HeadlineMNISTGrid is the MNIST rows of the headline answers (001 Table 2 on MNIST, eps 0.3), seed by
+// seed on the small CNN: gray-box PGD-AT with the main task only and with main+parity+prime, evaluated
+// for robustness and rejection. On the quick budget (60 adversarial steps) the MNIST models do not learn
+// at eps 0.3 and are reported as failed runs; the standard budget's do (91% clean for main only, seed 1).
+func HeadlineMNISTGrid(b Budget, seeds []int64) []Cell {
+	var cells []Cell
+	for _, seed := range seeds {
+		spec := func(aux []string) ModelSpec {
+			return ModelSpec{Dataset: "mnist", Arch: "smallcnn", Aux: aux, Training: "pgd-at", Budget: b, Seed: seed}
+		}
+		cells = append(cells, Cell{spec([]string{}), "robustness"}, Cell{spec([]string{"parity", "prime"}), "robustness"})
 	}
 	return cells
 }

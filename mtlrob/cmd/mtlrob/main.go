@@ -308,7 +308,7 @@ func runGrid(args []string, stdout, stderr io.Writer) error {
 	fs.SetOutput(stderr)
 	budget := fs.String("budget", "", "budget preset: quick, standard or paper (default $MTLROB_BUDGET, else standard)")
 	seed := fs.Int64("seed", 1, "seed of every model of the paper grid")
-	grid := fs.String("grid", "paper", "which grid: paper (001/004's tables on LeNet, one seed) or headline (the small CNN's answers over -seeds)")
+	grid := fs.String("grid", "paper", "which grid: paper (001/004's tables on LeNet, one seed) or headline (the small CNN's answers over -seeds: Fashion-MNIST, then MNIST)")
 	seeds := fs.String("seeds", "1,2,3", "seeds of the headline grid, comma-separated")
 	out := fs.String("out", "figures", "figures directory; records go to <out>/results/, tables to <out>/tables/")
 	only := fs.String("only", "", "run only the cells whose model name contains this string")
@@ -334,7 +334,7 @@ func runGrid(args []string, stdout, stderr io.Writer) error {
 			}
 			ss = append(ss, s)
 		}
-		all = experiment.HeadlineGrid(b, ss)
+		all = append(experiment.HeadlineGrid(b, ss), experiment.HeadlineMNISTGrid(b, ss)...) // Fashion-MNIST first
 	default:
 		return fmt.Errorf("%w: -grid %q: want paper or headline", errUsage, *grid)
 	}
