@@ -29,7 +29,11 @@ func TestBootstrapARP(t *testing.T) {
 }
 
 func headlineRecord(seed int64, aux []string, conds map[string]string) *Record {
-	spec := ModelSpec{Dataset: "fashion-mnist", Arch: "smallcnn", Aux: aux, Training: "pgd-at", Budget: Budget{Name: "standard"}, Seed: seed}
+	return datasetHeadlineRecord("fashion-mnist", seed, aux, conds)
+}
+
+func datasetHeadlineRecord(dataset string, seed int64, aux []string, conds map[string]string) *Record {
+	spec := ModelSpec{Dataset: dataset, Arch: "smallcnn", Aux: aux, Training: "pgd-at", Budget: Budget{Name: "standard"}, Seed: seed}
 	res := RobustnessResults{N: 8}
 	for _, name := range HeadlineConditions {
 		if enc, ok := conds[name]; ok {
@@ -74,5 +78,33 @@ func TestCompareMultiTask(t *testing.T) {
 	md, err := HeadlineMarkdown(recs, nil, "standard")
 	if err != nil || !strings.Contains(md, "mean ± sd of 2**") || !strings.Contains(md, "pooled 0.375") {
 		t.Errorf("markdown (err %v):\n%s", err, md)
+	}
+}
+
+// TestHeadlineMarkdownDatasets: the MNIST rows appear, in their own section with their own tasks, when
+// their records exist, and not otherwise; an MNIST record never pairs with a Fashion-MNIST one.
+func TestHeadlineMarkdownDatasets(t *testing.T) {
+	aux := []string{"category", "region"}
+	fashion := []*Record{
+		headlineRecord(1, []string{}, map[string]string{"pgd": "11110000"}),
+		headlineRecord(1, aux, map[string]string{"pgd": "11111100"}),
+	}
+	md, err := HeadlineMarkdown(fashion, nil, "standard")
+	if err != nil || !strings.Contains(md, "### Fashion-MNIST: main only vs main+category+region") || strings.Contains(md, "### MNIST") {
+		t.Errorf("Fashion-MNIST only (err %v):\n%s", err, md)
+	}
+	mnist := append(fashion,
+		datasetHeadlineRecord("mnist", 1, []string{}, map[string]string{"pgd": "10000000"}),
+		datasetHeadlineRecord("mnist", 1, []string{"parity", "prime"}, map[string]string{"pgd": "11100000"}))
+	md, err = HeadlineMarkdown(mnist, nil, "standard")
+	if err != nil || !strings.Contains(md, "### MNIST: main only vs main+parity+prime") {
+		t.Fatalf("with MNIST (err %v):\n%s", err, md)
+	}
+	// MNIST seed 1: 12.5 vs 37.5, +25.0 points.
+	if !strings.Contains(md, "| 1 | 12.5 [") || !strings.Contains(md, "| +25.0 [") {
+		t.Errorf("MNIST row missing or wrong:\n%s", md)
+	}
+	if _, err := HeadlineMarkdown(mnist[2:], nil, "standard"); err != nil {
+		t.Errorf("MNIST records alone: %v", err)
 	}
 }
