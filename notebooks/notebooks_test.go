@@ -53,7 +53,7 @@ func TestNotebooks(t *testing.T) {
 	// One figures directory for the whole run, so that a notebook can use the records of an earlier one.
 	figures, out := t.TempDir(), t.TempDir()
 	if !*fresh {
-		n, err := copyTree(filepath.Join(root, "figures", "results"), filepath.Join(figures, "results"))
+		n, err := copyTree(filepath.Join(root, "figures", "results"), filepath.Join(figures, "results"), nil)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -89,37 +89,12 @@ func TestNotebooks(t *testing.T) {
 	}
 	t.Logf("all %d notebooks: %s", len(paths), time.Since(start).Round(time.Second))
 	if *keepRecords != "" {
-		n, err := copyQuickRecords(filepath.Join(figures, "results"), *keepRecords)
+		n, err := copyTree(filepath.Join(figures, "results"), *keepRecords, func(name string) bool { return strings.Contains(name, "_quick_") })
 		if err != nil {
 			t.Fatal(err)
 		}
 		t.Logf("-keep-records: %d quick-budget records copied to %s", n, *keepRecords)
 	}
-}
-
-// copyQuickRecords copies the records under src whose name says the quick budget ("_quick_") to dst,
-// keeping their place under src, and counts them.
-func copyQuickRecords(src, dst string) (int, error) {
-	n := 0
-	err := filepath.WalkDir(src, func(path string, d fs.DirEntry, err error) error {
-		if err != nil || !d.Type().IsRegular() || !strings.Contains(d.Name(), "_quick_") {
-			return err
-		}
-		rel, err := filepath.Rel(src, path)
-		if err != nil {
-			return err
-		}
-		data, err := os.ReadFile(path)
-		if err != nil {
-			return err
-		}
-		if err := os.MkdirAll(filepath.Dir(filepath.Join(dst, rel)), 0o755); err != nil {
-			return err
-		}
-		n++
-		return os.WriteFile(filepath.Join(dst, rel), data, 0o644)
-	})
-	return n, err
 }
 
 // ensureKernel installs Jupyter (Debian) and registers the GoNB kernel with `make kernel`; it skips
@@ -140,14 +115,15 @@ func ensureKernel(t *testing.T, root string) {
 	}
 }
 
-// copyTree copies the regular files under src (which need not exist) to dst, and counts them.
-func copyTree(src, dst string) (int, error) {
+// copyTree copies the regular files under src (which need not exist) whose name keep accepts (nil: all)
+// to dst, keeping their place under src, and counts them.
+func copyTree(src, dst string, keep func(name string) bool) (int, error) {
 	n := 0
 	err := filepath.WalkDir(src, func(path string, d fs.DirEntry, err error) error {
 		if errors.Is(err, fs.ErrNotExist) && path == src {
 			return filepath.SkipDir
 		}
-		if err != nil || !d.Type().IsRegular() {
+		if err != nil || !d.Type().IsRegular() || (keep != nil && !keep(d.Name())) {
 			return err
 		}
 		rel, err := filepath.Rel(src, path)

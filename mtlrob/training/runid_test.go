@@ -295,8 +295,9 @@ func TestCorruptNewestCheckpointFallsBack(t *testing.T) {
 	}
 }
 
-// sameWeights fails unless the two stores hold bit-identical float variables (the progress display's
-// metrics aside).
+// sameWeights fails unless every float variable of want (the progress display's running averages under
+// /metrics/, named with a fresh uuid per trainer, aside) is in got with the same shape and bit-identical
+// values, and at least 4 were compared.
 func sameWeights(t *testing.T, want, got *model.Store) {
 	t.Helper()
 	n := 0
