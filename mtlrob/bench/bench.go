@@ -43,7 +43,11 @@ type Config struct {
 	// Device of the PyTorch reference: "cpu" (default) or "cuda". With "cuda" the reference fails
 	// at start when torch sees no CUDA device, and synchronises the device around every repetition.
 	Device string
-	Log    io.Writer
+	// AllowReference, when not empty, is the reason to record the table against a CPU reference that
+	// is misconfigured (see Reference.Problems); the report keeps the reason and the problems. Empty:
+	// such a reference is an error before any row runs.
+	AllowReference string
+	Log            io.Writer
 }
 
 // Rows are the benchmark rows, in table order.
@@ -87,11 +91,15 @@ type Report struct {
 	Device      string            `json:"device"`
 	TorchDevice string            `json:"torch_device,omitempty"`
 	Environment map[string]string `json:"environment,omitempty"`
+	// CPU is the machine's processor: model, cores and vector extensions.
+	CPU CPU `json:"cpu"`
+	// Reference is the CPU reference's BLAS build and threads, as it reported them (nil on CUDA).
+	Reference *Reference `json:"reference,omitempty"`
 	// Rounds, Reps and RowSeconds are the run's settings (see Config).
 	Rounds     int     `json:"rounds"`
 	Reps       int     `json:"reps"`
 	RowSeconds float64 `json:"row_seconds"`
-	// MatmulPeakGFLOPs is PyTorch's (OpenBLAS) float32 2048x2048 matrix product rate: the machine's matmul peak for reference.
+	// MatmulPeakGFLOPs is PyTorch's (its BLAS, see Reference) float32 2048x2048 matrix product rate: the machine's matmul peak for reference.
 	MatmulPeakGFLOPs float64  `json:"matmul_peak_gflops"`
 	Results          []Result `json:"results"`
 }
@@ -162,7 +170,20 @@ func Run(backends []Backend, cfg Config) (*Report, error) {
 	defer torch.Close()
 	rep := &Report{Torch: torch.Version, TorchThreads: torch.Threads, BackendLines: map[string]string{},
 		Device: cfg.Device, TorchDevice: torch.DeviceLine, Environment: environment(torch),
-		Rounds: cfg.Rounds, Reps: cfg.Reps, RowSeconds: cfg.RowSeconds}
+		Rounds: cfg.Rounds, Reps: cfg.Reps, RowSeconds: cfg.RowSeconds, CPU: readCPU()}
+	fmt.Fprintf(cfg.Log, "CPU: %s\n", rep.CPU.Line())
+	if cfg.Device == "cpu" {
+		ref := newReference(torch.BLAS, threads, numCPU(), torch.OpenMPDir)
+		rep.Reference = &ref
+		fmt.Fprintf(cfg.Log, "PyTorch reference: %s\n", ref.Line())
+		if err := checkReference(&ref, cfg.AllowReference); err != nil {
+			return nil, err
+		}
+		if ref.AllowedBecause != "" {
+			fmt.Fprintf(cfg.Log, "PyTorch reference accepted (-allow-reference %q) despite: %s\n", ref.AllowedBecause,
+				strings.Join(ref.Problems, "; "))
+		}
+	}
 	for _, b := range backends {
 		rep.Backends = append(rep.Backends, b.Name)
 		rep.BackendLines[b.Name] = b.Line
@@ -173,7 +194,7 @@ func Run(backends []Backend, cfg Config) (*Report, error) {
 			return nil, err
 		}
 		rep.MatmulPeakGFLOPs = 2 * 2048 * 2048 * 2048 / median(mm) / 1e9
-		fmt.Fprintf(cfg.Log, "matmul peak (PyTorch/OpenBLAS, 2048^3, %d threads): %.1f GFLOP/s\n", torch.Threads, rep.MatmulPeakGFLOPs)
+		fmt.Fprintf(cfg.Log, "matmul peak (PyTorch/%s, 2048^3, %d threads): %.1f GFLOP/s\n", rep.Reference.Kind, torch.Threads, rep.MatmulPeakGFLOPs)
 	} else {
 		fmt.Fprintf(cfg.Log, "PyTorch %s on %s\n", torch.Version, torch.DeviceLine)
 	}
@@ -290,9 +311,23 @@ func (r Result) summary(backends []string) string {
 // Markdown renders the report as a table: one line per (model, row), columns per side.
 func (rep *Report) Markdown() string {
 	var b strings.Builder
+	if rep.CPU.Model != "" {
+		fmt.Fprintf(&b, "CPU: %s\n\n", rep.CPU.Line())
+	}
+	if r := rep.Reference; r != nil {
+		fmt.Fprintf(&b, "PyTorch reference: %s\n\n", r.Line())
+		if r.AllowedBecause != "" {
+			fmt.Fprintf(&b, "**Reference accepted with -allow-reference %q despite:** %s\n\n", r.AllowedBecause,
+				strings.Join(r.Problems, "; "))
+		}
+	}
 	if rep.Device == "" || rep.Device == "cpu" {
-		fmt.Fprintf(&b, "Matmul peak (PyTorch %s, OpenBLAS, %d threads, 2048x2048 float32): %.1f GFLOP/s\n\n",
-			rep.Torch, rep.TorchThreads, rep.MatmulPeakGFLOPs)
+		blas := "OpenBLAS"
+		if rep.Reference != nil {
+			blas = rep.Reference.BLAS
+		}
+		fmt.Fprintf(&b, "Matmul peak (PyTorch %s, %s, %d threads, 2048x2048 float32): %.1f GFLOP/s\n\n",
+			rep.Torch, blas, rep.TorchThreads, rep.MatmulPeakGFLOPs)
 	} else {
 		fmt.Fprintf(&b, "PyTorch %s (eager) on %s\n\n", rep.Torch, rep.TorchDevice)
 	}

@@ -201,11 +201,12 @@ func TestGPUFallback(t *testing.T) {
 		ms = append(ms, m)
 	}
 	rep, err := Run(bs, Config{Models: ms, Rows: GPURows, Batch: GPUFallback.Batch, Rounds: 1, Reps: 1,
-		Script: "torchref.py", Threads: 1, Device: "cpu"})
+		Script: "torchref.py", Threads: 1, Device: "cpu", AllowReference: "code-path check on one thread"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(rep.Results) != len(ms)*len(GPURows) || rep.Environment["torch"] == "" || rep.Environment["gomlx"] == "" {
+	if len(rep.Results) != len(ms)*len(GPURows) || rep.Environment["torch"] == "" || rep.Environment["gomlx"] == "" ||
+		rep.Reference == nil || rep.Reference.Kind == "" || rep.CPU.Extensions == "" {
 		t.Fatalf("report: %+v", rep)
 	}
 	for _, r := range rep.Results {

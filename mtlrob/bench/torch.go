@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"os/exec"
-	"strconv"
 	"strings"
 )
 
@@ -23,6 +22,10 @@ type torchRef struct {
 	// cuDNN 91300"); Info holds the versions it reports (python, torch, cuda, cudnn, gpu).
 	DeviceLine string
 	Info       map[string]string
+	// BLAS is the reference's report of the BLAS it loaded and its threads; OpenMPDir is the OpenMP
+	// OpenBLAS directory pinned first on its LD_LIBRARY_PATH ("" when the machine has none, or on CUDA).
+	BLAS      blasRaw
+	OpenMPDir string
 }
 
 type torchRequest struct {
@@ -34,11 +37,15 @@ type torchRequest struct {
 }
 
 // startTorch starts python on script with threads threads on device ("cpu" or "cuda") and waits for
-// its ready line. With "cuda" it fails, in one line, when torch sees no CUDA device.
+// its ready line. With "cuda" it fails, in one line, when torch sees no CUDA device. On the CPU the
+// process gets the OpenMP OpenBLAS when the machine has it (torchEnv).
 func startTorch(python, script string, threads int, device string) (*torchRef, error) {
 	cmd := exec.Command(python, script)
-	cmd.Env = append(cmd.Environ(), "MTLROB_BENCH_THREADS="+strconv.Itoa(threads), "MTLROB_BENCH_DEVICE="+device,
-		"PYTHONUNBUFFERED=1")
+	blasDir := ""
+	if device == "cpu" {
+		blasDir = openMPBLASDir("/")
+	}
+	cmd.Env = torchEnv(cmd.Environ(), blasDir, threads, device)
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	in, err := cmd.StdinPipe()
@@ -60,6 +67,7 @@ func startTorch(python, script string, threads int, device string) (*torchRef, e
 		Threads int               `json:"threads"`
 		Device  string            `json:"device"`
 		Info    map[string]string `json:"info"`
+		BLAS    blasRaw           `json:"blas"`
 		Error   string            `json:"error"`
 	}
 	if err := t.read(&ready); err != nil || !ready.Ready {
@@ -71,6 +79,7 @@ func startTorch(python, script string, threads int, device string) (*torchRef, e
 			lastLine(stderr.String()))
 	}
 	t.Version, t.Threads, t.DeviceLine, t.Info = ready.Torch, ready.Threads, ready.Device, ready.Info
+	t.BLAS, t.OpenMPDir = ready.BLAS, blasDir
 	return t, nil
 }
 

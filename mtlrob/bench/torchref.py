@@ -11,13 +11,20 @@ head: forward, backward to the input, sign step, projection), "pgd7" (PGD-7 atta
 "pgd7_train" (PGD-7 adversarial training step: the attack, then a train step on its output),
 "pgd10_train" (the same with PGD-10), "pgd20_eval" (PGD-20 attack, then the main head's logits on
 its output, no gradient), "matmul" (a B x B by B x B float32 matrix product, for the machine's matmul peak).
-The first line written is {"ready": true, "torch": VERSION, "threads": T, "device": LINE, "info": {...}},
-or {"ready": false, "error": MESSAGE} when the device asked for is missing.
+The first line written is {"ready": true, "torch": VERSION, "threads": T, "device": LINE, "info": {...},
+"blas": {...}}, or {"ready": false, "error": MESSAGE} when the device asked for is missing. "blas" is what
+the process actually loaded and runs with (blas_report): the BLAS/LAPACK/OpenMP libraries mapped into
+it (lines of /proc/self/maps), the file whose sgemm_ torch calls (dladdr), OpenBLAS's own answers (config, core, threading mode, threads) read
+through ctypes from the loaded library after one matrix product, torch's intra-op and inter-op
+threads, OpenMP's max threads, whether torch has MKL, and the environment variables that steer them.
+The Go driver names the build from it and refuses a misconfigured reference (mtlrob/bench/blas.go).
 
 MTLROB_BENCH_DEVICE is "cpu" (default) or "cuda". On the CPU use Debian's python3-torch with OpenBLAS
-(/usr/bin/python3), threads = cores. On "cuda" every repetition ends with torch.cuda.synchronize(), so
+(/usr/bin/python3), threads = cores; the driver puts Debian's openblas-openmp directory first on
+LD_LIBRARY_PATH when it exists, so that this process (only) loads the OpenMP OpenBLAS. On "cuda" every repetition ends with torch.cuda.synchronize(), so
 the times cover the device's work, as mtlrob's do (they wait for the result on the host).
 """
+import ctypes
 import json
 import os
 import platform
@@ -229,6 +236,80 @@ def device_info():
     return "cuda: %s, CUDA %s, cuDNN %s" % (info["gpu"], info["cuda"], info["cudnn"]), info
 
 
+BLAS_LIBS = re.compile(r"lib(open)?blas|liblapack|libmkl|libblis|libgomp|libiomp|libomp[.]")
+BLAS_ENV = ("LD_LIBRARY_PATH", "LD_PRELOAD", "OMP_NUM_THREADS", "OMP_WAIT_POLICY", "OPENBLAS_NUM_THREADS",
+            "MKL_NUM_THREADS", "GOMP_SPINCOUNT")
+
+
+class DlInfo(ctypes.Structure):
+    _fields_ = [("fname", ctypes.c_char_p), ("fbase", ctypes.c_void_p), ("sname", ctypes.c_char_p),
+                ("saddr", ctypes.c_void_p)]
+
+
+def sgemm_provider():
+    """The file of the sgemm_ torch calls, or "": the dynamic linker binds libtorch_cpu's sgemm_ from the
+    global scope (the executable, LD_PRELOAD) first, then from libtorch_cpu's own dependencies."""
+    torch_lib = os.path.join(os.path.dirname(torch.__file__), "lib", "libtorch_cpu.so")
+    for handle in (None, torch_lib):
+        try:
+            lib = ctypes.CDLL(handle)
+            info = DlInfo()
+            if lib.dladdr(ctypes.cast(lib.sgemm_, ctypes.c_void_p), ctypes.byref(info)) and info.fname:
+                return os.path.realpath(info.fname.decode())
+        except (OSError, AttributeError):
+            continue
+    return ""
+
+
+def blas_report():
+    """Which BLAS this process loaded and the threads it runs with (see the module's docstring)."""
+    a = torch.rand(256, 256)
+    torch.mm(a, a)  # the first product loads the BLAS and lets OpenMP OpenBLAS adopt torch's thread count
+    maps = []
+    try:
+        with open("/proc/self/maps") as f:
+            for line in f:
+                fields = line.split()
+                if len(fields) >= 6 and BLAS_LIBS.search(os.path.basename(fields[5])) and fields[5] not in maps:
+                    maps.append(fields[5])
+    except OSError as e:
+        maps.append("error: %s" % e)
+    rep = {"maps": maps, "torch_threads": torch.get_num_threads(),
+           "interop_threads": torch.get_num_interop_threads(), "mkl": bool(torch.backends.mkl.is_available()),
+           "env": {k: os.environ[k] for k in BLAS_ENV if k in os.environ}}
+    sgemm = sgemm_provider()
+    if sgemm:
+        rep["sgemm"] = sgemm
+    for path in ([sgemm] if sgemm else []) + maps:
+        if "openblas" in os.path.basename(path) or "/openblas" in path:
+            try:
+                lib = ctypes.CDLL(path)  # the already-loaded library: same handle, no second copy
+                lib.openblas_get_config.restype = ctypes.c_char_p
+                lib.openblas_get_corename.restype = ctypes.c_char_p
+                rep["openblas"] = {"path": path, "config": lib.openblas_get_config().decode(),
+                                   "core": lib.openblas_get_corename().decode(),
+                                   "parallel": lib.openblas_get_parallel(),
+                                   "threads": lib.openblas_get_num_threads()}
+                break
+            except (OSError, AttributeError):
+                continue
+    for path in maps:
+        if os.path.basename(path).startswith(("libgomp", "libiomp", "libomp.")):
+            try:
+                rep["omp_threads"] = ctypes.CDLL(path).omp_get_max_threads()
+                break
+            except (OSError, AttributeError):
+                continue
+    return rep
+
+
+def safe_blas_report():
+    try:
+        return blas_report()
+    except Exception as e:  # the driver reports it as a reference it cannot vouch for
+        return {"error": "%s: %s" % (type(e).__name__, e)}
+
+
 def main():
     global DEVICE
     threads = int(os.environ.get("MTLROB_BENCH_THREADS", os.cpu_count() or 1))
@@ -244,7 +325,7 @@ def main():
     DEVICE = torch.device(device)
     line, info = device_info()
     print(json.dumps({"ready": True, "torch": torch.__version__, "threads": torch.get_num_threads(),
-                      "device": line, "info": info}), flush=True)
+                      "device": line, "info": info, "blas": safe_blas_report()}), flush=True)
     cache = {}
     for line in sys.stdin:
         line = line.strip()

@@ -188,6 +188,8 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 	out := fs.String("out", "figures/bench", "directory for bench.json and bench.md")
 	gpu := fs.Bool("gpu", false, "GPU benchmark: XLA CUDA against PyTorch CUDA, models "+strings.Join(bench.GPUModels, ",")+
 		fmt.Sprintf(", batch %d, rows %s, python3 from PATH, -out figures/bench-gpu (flags given explicitly win)", bench.GPUBatch, strings.Join(bench.GPURows, ",")))
+	allowRef := fs.String("allow-reference", "", "record the table against a misconfigured PyTorch reference (wrong BLAS build, "+
+		"fewer threads than cores) for this REASON, which the table states with the problems; without it such a reference is an error")
 	cpuFallback := fs.Bool("cpu-fallback", false, "with -gpu: the same code path on the CPU (pure-Go backend, PyTorch on the CPU) at a tiny size, to check it without a GPU")
 	if err := parse(fs, args); err != nil {
 		return err
@@ -211,6 +213,7 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 			defaults["rounds"] = func() { *rounds = 1 }
 			defaults["reps"] = func() { *reps = 1 }
 			defaults["out"] = func() { *out = filepath.Join(os.TempDir(), "mtlrob-bench-gpu-fallback") }
+			defaults["allow-reference"] = func() { *allowRef = "CPU fallback of the GPU benchmark: a code-path check, not a measurement" }
 		} else {
 			device = "cuda"
 		}
@@ -267,7 +270,8 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 		ms = append(ms, m)
 	}
 	rep, err := bench.Run(bs, bench.Config{Models: ms, Rows: strings.Split(*rows, ","), Batch: *batch, Rounds: *rounds,
-		Reps: *reps, RowSeconds: *rowSeconds, Python: *python, Device: device, Log: stdout})
+		Reps: *reps, RowSeconds: *rowSeconds, Python: *python, Device: device,
+		AllowReference: strings.TrimSpace(*allowRef), Log: stdout})
 	if err != nil {
 		return err
 	}
