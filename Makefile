@@ -148,6 +148,9 @@ lab: kernel data xla-cpu-optional
 # Rows: LeNet and ResNet-18 at batch 128; a side whose repetition takes over 20 s / 9 is timed fewer
 # times (ResNet-18 on the pure-Go backend), which the table's footnote lists. BENCH_FLAGS adds flags,
 # e.g. BENCH_FLAGS="-models lenet -rows train,pgd_step" (go run ./mtlrob/cmd/mtlrob bench -h lists them).
+# mtlrob bench runs PyTorch on the OpenMP OpenBLAS installed here (its LD_LIBRARY_PATH only; the libblas.so.3
+# alternative may stay on the slower pthread build), prints the BLAS it loaded, its threads and the CPU's
+# vector extensions, and stops on a misconfigured reference unless BENCH_FLAGS has -allow-reference REASON.
 BENCH_FLAGS ?=
 bench: xla-cpu-optional
 	$(call apt_install,python3-torch libopenblas0-openmp)
