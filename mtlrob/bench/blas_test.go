@@ -236,3 +236,22 @@ func TestTorchEnv(t *testing.T) {
 		}
 	}
 }
+
+// On a machine with Debian's OpenMP OpenBLAS, the reference started by the driver loads it, whatever
+// the libblas.so.3 alternative points at, and runs one thread per core.
+func TestReferenceLoadsOpenMPBLAS(t *testing.T) {
+	hasTorch(t)
+	dir := openMPBLASDir("/")
+	if dir == "" {
+		t.Skip("libopenblas0-openmp is not installed")
+	}
+	torch, err := startTorch("/usr/bin/python3", "torchref.py", numCPU(), "cpu")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer torch.Close()
+	ref := newReference(torch.BLAS, numCPU(), numCPU(), torch.OpenMPDir)
+	if ref.Kind != "openblas-openmp" || !strings.HasPrefix(ref.Library, dir) || len(ref.Problems) > 0 {
+		t.Fatalf("reference: %s, problems %q (want the OpenMP OpenBLAS from %s)", ref.Line(), ref.Problems, dir)
+	}
+}

@@ -24,6 +24,7 @@ func TestBenchRefusesBadCounts(t *testing.T) {
 		{[]string{"-reps", "0"}, "-reps 0: want a whole number >= 1"},
 		{[]string{"-row-seconds", "0"}, "-row-seconds 0: want seconds > 0, or negative for no cap"},
 		{[]string{"-gpu", "-cpu-fallback", "-batch", "0"}, "-batch 0: want a whole number >= 1"},
+		{[]string{"-allow-reference", "quick look", "-batch", "0"}, "-batch 0: want a whole number >= 1"},
 	} {
 		var stdout, stderr bytes.Buffer
 		err := run(append([]string{"bench", "-out", out}, tc.args...), &stdout, &stderr)
