@@ -75,7 +75,9 @@ type Lease struct {
 }
 
 // Path returns the claim file of key.
-func (c *Claimer) Path(key string) string { return filepath.Join(c.Dir, filepath.FromSlash(key)+".claim") }
+func (c *Claimer) Path(key string) string {
+	return filepath.Join(c.Dir, filepath.FromSlash(key)+".claim")
+}
 
 func (c *Claimer) host() string {
 	if c.Host != "" {
