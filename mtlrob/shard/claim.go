@@ -70,8 +70,10 @@ type Claimer struct {
 type Lease struct {
 	Path  string
 	Claim Claim
-	// TookOver is the claim of a dead process that Acquire replaced, if any.
+	// TookOver is the claim of a dead process that Acquire replaced, if any (an empty Claim when it
+	// was unreadable), and Reason says why it was taken.
 	TookOver *Claim
+	Reason   string
 }
 
 // Path returns the claim file of key.
@@ -131,6 +133,7 @@ func (c *Claimer) Acquire(key string) (*Lease, error) {
 		return nil, fmt.Errorf("shard: %w", err)
 	}
 	var tookOver *Claim
+	var reason string
 	for attempt := 0; attempt < 20; attempt++ {
 		f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
 		if err == nil {
@@ -145,7 +148,7 @@ func (c *Claimer) Acquire(key string) (*Lease, error) {
 				os.Remove(path)
 				return nil, fmt.Errorf("shard: writing %s: %w", path, err)
 			}
-			return &Lease{Path: path, Claim: mine, TookOver: tookOver}, nil
+			return &Lease{Path: path, Claim: mine, TookOver: tookOver, Reason: reason}, nil
 		}
 		if !errors.Is(err, fs.ErrExist) {
 			return nil, fmt.Errorf("shard: claiming: %w", err)
@@ -157,8 +160,8 @@ func (c *Claimer) Acquire(key string) (*Lease, error) {
 		if err != nil {
 			return nil, fmt.Errorf("shard: %w", err)
 		}
-		holder, why := c.judge(raw, info)
-		if why != "" {
+		holder, why, take := c.judge(raw, info)
+		if !take {
 			return nil, &HeldError{Path: path, Holder: holder, Why: why}
 		}
 		gone, err := c.remove(path, raw)
@@ -166,7 +169,7 @@ func (c *Claimer) Acquire(key string) (*Lease, error) {
 			return nil, err
 		}
 		if gone {
-			tookOver = holder
+			tookOver, reason = holder, why
 			if tookOver == nil {
 				tookOver = &Claim{}
 			}
@@ -177,8 +180,8 @@ func (c *Claimer) Acquire(key string) (*Lease, error) {
 	return nil, fmt.Errorf("shard: %s: could not claim it after 20 attempts (claimed and released over and over)", path)
 }
 
-// judge decides about a claim on file: why it must be left alone, or "" when it may be taken over.
-func (c *Claimer) judge(raw []byte, info fs.FileInfo) (*Claim, string) {
+// judge decides about a claim on file whether it may be taken over, and why.
+func (c *Claimer) judge(raw []byte, info fs.FileInfo) (holder *Claim, why string, take bool) {
 	var h Claim
 	if err := json.Unmarshal(raw, &h); err != nil || h.Token == "" {
 		young := c.Young
@@ -187,21 +190,21 @@ func (c *Claimer) judge(raw []byte, info fs.FileInfo) (*Claim, string) {
 		}
 		switch {
 		case c.Steal:
-			return nil, ""
+			return nil, "an unreadable claim, taken with -steal-claims", true
 		case time.Since(info.ModTime()) < young:
-			return nil, "being written"
+			return nil, "being written", false
 		}
-		return nil, "unreadable: remove it if no process computes the cell, or use -steal-claims"
+		return nil, "unreadable: remove it if no process computes the cell, or use -steal-claims", false
 	}
 	switch {
 	case h.Host != c.host() && c.Steal:
-		return &h, ""
+		return &h, "another host's, taken with -steal-claims", true
 	case h.Host != c.host():
-		return &h, "another host: its process cannot be checked from here; use -steal-claims if it has died"
+		return &h, "another host: its process cannot be checked from here; use -steal-claims if it has died", false
 	case h.PID == c.pid() || c.alive(h.PID):
-		return &h, "running"
+		return &h, "running", false
 	}
-	return &h, "" // a dead process of this host
+	return &h, "its process has ended", true
 }
 
 // remove deletes the claim file at path if it still holds raw, under a takeover lock (path.takeover,

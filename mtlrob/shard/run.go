@@ -135,7 +135,11 @@ func Run(jobs []Job, opt Options) (Summary, error) {
 			return sum, err
 		}
 		if lease.TookOver != nil {
-			fmt.Fprintf(log, "%s %s: took over the claim of %s, which is no longer running\n", tag, it.job.Label, lease.TookOver)
+			who := "an unreadable claim"
+			if lease.TookOver.Token != "" {
+				who = "the claim of " + lease.TookOver.String()
+			}
+			fmt.Fprintf(log, "%s %s: took over %s (%s)\n", tag, it.job.Label, who, lease.Reason)
 			sum.TookOver = append(sum.TookOver, *lease.TookOver)
 		}
 		t0 := time.Now()

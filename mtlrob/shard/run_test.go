@@ -176,16 +176,18 @@ func TestChildShard(t *testing.T) {
 	fmt.Printf("SUMMARY %d %d %d %d (%s)\n", len(sum.Ran), len(sum.DoneElsewhere), len(sum.Held), want, sum)
 }
 
-// deadPID returns the PID of a process that has ended.
-func deadPID(t *testing.T) int {
-	cmd := exec.Command(os.Args[0], "-test.run=^$")
-	if err := cmd.Run(); err != nil {
-		t.Fatal(err)
+// TestChildAbandon is a child process of TestDeadClaimIsTakenOver: it claims a cell and ends without
+// releasing it, as a process killed in the middle of a cell does.
+func TestChildAbandon(t *testing.T) {
+	dir := os.Getenv("SHARD_TEST_ABANDON")
+	if dir == "" {
+		t.Skip("run by TestDeadClaimIsTakenOver")
 	}
-	if Alive(cmd.Process.Pid) {
-		t.Skip("the PID of the ended child was reused at once")
+	if _, err := (&Claimer{Dir: dir}).Acquire("robustness/m"); err != nil {
+		fmt.Println(err)
+		os.Exit(1)
 	}
-	return cmd.Process.Pid
+	os.Exit(0)
 }
 
 func writeClaim(t *testing.T, c *Claimer, key string, h Claim) string {
@@ -202,15 +204,28 @@ func writeClaim(t *testing.T, c *Claimer, key string, h Claim) string {
 func TestDeadClaimIsTakenOver(t *testing.T) {
 	dir := t.TempDir()
 	c := &Claimer{Dir: dir}
-	pid := deadPID(t)
-	writeClaim(t, c, "robustness/m", Claim{Host: c.host(), PID: pid})
+	child := exec.Command(os.Args[0], "-test.run=^TestChildAbandon$")
+	child.Env = append(os.Environ(), "SHARD_TEST_ABANDON="+dir)
+	if out, err := child.CombinedOutput(); err != nil {
+		t.Fatalf("child: %v\n%s", err, out)
+	}
+	pid := child.Process.Pid
+	if Alive(pid) {
+		t.Skip("the PID of the ended child was reused at once")
+	}
+	if h, err := Read(c.Path("robustness/m")); err != nil || h.PID != pid {
+		t.Fatalf("claim on file %+v, %v; want the child's (%d)", h, err, pid)
+	}
 	var log strings.Builder
 	ran := 0
 	sum, err := Run([]Job{{Key: "robustness/m", Label: "robustness m", Run: func() error { ran++; return nil }}}, Options{Claims: c, Log: &log})
 	if err != nil || ran != 1 || len(sum.TookOver) != 1 || sum.TookOver[0].PID != pid {
 		t.Fatalf("Run = %+v, %v, ran %d; want the dead claim taken over and the cell run", sum, err, ran)
 	}
-	if want := fmt.Sprintf("took over the claim of process %d on %s", pid, c.host()); !strings.Contains(log.String(), want) {
+	if want := "(its process has ended)"; !strings.Contains(log.String(), want) {
+		t.Errorf("log %q does not say %q", log.String(), want)
+	}
+	if want := fmt.Sprintf("took over the claim of process %d on %s since", pid, c.host()); !strings.Contains(log.String(), want) {
 		t.Errorf("log %q does not say %q", log.String(), want)
 	}
 	if _, err := os.Stat(c.Path("robustness/m")); !errors.Is(err, fs.ErrNotExist) {
