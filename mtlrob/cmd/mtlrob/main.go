@@ -25,6 +25,7 @@ import (
 	"github.com/mtlrob/mtlrob/mtlrob/bench"
 	"github.com/mtlrob/mtlrob/mtlrob/experiment"
 	"github.com/mtlrob/mtlrob/mtlrob/figure"
+	"github.com/mtlrob/mtlrob/mtlrob/shard"
 	"github.com/mtlrob/mtlrob/xla"
 )
 
@@ -318,12 +319,18 @@ func runGrid(args []string, stdout, stderr io.Writer) error {
 	only := fs.String("only", "", "run only the cells whose model name contains this string")
 	list := fs.Bool("list", false, "list the cells and exit")
 	quiet := fs.Bool("quiet", false, "no progress bars")
+	shardFlag := fs.String("shard", "", "run shard i/n of the grid (numbered from 0; the cells of one model stay together), default $SLURM_ARRAY_TASK_ID of $SLURM_ARRAY_TASK_COUNT in a SLURM array job, else the whole grid; every cell is claimed under <out>/results/.claims/ before it runs, so shards may overlap")
+	steal := fs.Bool("steal-claims", false, "take over the claims of cells held by processes on other hosts (after those died); claims of dead processes of this host are taken over anyway")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
 	b, err := experiment.BudgetByName(*budget)
 	if err != nil {
 		return fmt.Errorf("%w: -budget: %v", errUsage, err)
+	}
+	spec, err := shard.Resolve(*shardFlag, os.Getenv)
+	if err != nil {
+		return fmt.Errorf("%w: %v", errUsage, err)
 	}
 	var all []experiment.Cell
 	switch *grid {
@@ -342,9 +349,13 @@ func runGrid(args []string, stdout, stderr io.Writer) error {
 	default:
 		return fmt.Errorf("%w: -grid %q: want paper or headline", errUsage, *grid)
 	}
-	cells, err := experiment.SelectCells(all, *only)
+	selected, err := experiment.SelectCells(all, *only)
 	if err != nil {
 		return fmt.Errorf("%w: %v", errUsage, err)
+	}
+	cells := shardCells(selected, spec)
+	if !spec.Whole() {
+		fmt.Fprintf(stdout, "shard %s (%s): %d of the %d cells\n", spec, spec.Source, len(cells), len(selected))
 	}
 	if *list {
 		for i, c := range cells {
@@ -361,6 +372,9 @@ func runGrid(args []string, stdout, stderr io.Writer) error {
 	if err := checkCellData(cells); err != nil {
 		return err
 	}
+	if len(cells) == 0 {
+		return nil // a shard beyond the grid's models
+	}
 	e, err := env(*out, *quiet, stdout)
 	if err != nil {
 		return err
@@ -368,14 +382,9 @@ func runGrid(args []string, stdout, stderr io.Writer) error {
 	ctx, stop := signalContext(stderr)
 	defer stop()
 	e.Context = ctx
-	if _, err := experiment.RunGrid(e, cells, stdout); err != nil {
+	if err := runShard(e, cells, selected, *steal, spec, filepath.Join(*out, "tables"), stdout); err != nil {
 		return interruptedCell(err, "grid", args)
 	}
-	md, err := experiment.RenderTables(e.ResultsDir, filepath.Join(*out, "tables"))
-	if err != nil {
-		return err
-	}
-	fmt.Fprint(stdout, md)
 	return nil
 }
 
