@@ -84,8 +84,8 @@ func TestCheckRecords(t *testing.T) {
 	}{
 		{"truncated robustness", "robustness/x.json", `{"kind": "robustness"`, "unexpected EOF"},
 		{"unknown field in a model record", "model/x.json", `{"kind": "model", "bogus": 1}`, `unknown field "bogus"`},
-		{"kind of another directory", "model/x.json", `{"kind": "robustness"}`, `a "robustness" record in the "model" directory`},
-		{"natural-training", "natural-training/x.json", `{"kind": "model"}`, `a "model" record, want "natural-training"`},
+		{"kind of another directory", "model/x.json", `{"kind": "natural-training", "name": "x", "results": {}}`, `a "natural-training" record in the "model" directory`},
+		{"natural-training", "natural-training/x.json", `{"kind": "model", "name": "x", "results": {}}`, `a "model" record, want "natural-training"`},
 		{"other kind, not JSON", "attack-strength/x.json", `not json`, "invalid character"},
 		{"other kind, wrong kind", "attack-strength/x.json", `{"kind": "model"}`, `kind "model", want "attack-strength" (its directory)`},
 	} {
