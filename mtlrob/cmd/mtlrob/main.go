@@ -60,6 +60,7 @@ var commands = []struct {
 	{"grid", "train and evaluate the models of the paper grid (skips cells whose record exists)", runGrid},
 	{"eval", "evaluate one model: robustness (with rejection) or the attack-direction comparison", runEval},
 	{"tables", "render the Markdown and CSV tables from the records", runTables},
+	{"search", "search self-defined auxiliary tasks (003 RQ4): candidate maps, their proxies, PGD-AT of the best; writes its record", runSearch},
 	{"stale", "list the stale records (code, backend or dirty tree); exit status 1 when there is one", runStale},
 }
 
@@ -395,7 +396,8 @@ func runEval(args []string, stdout, stderr io.Writer) error {
 	archName := fs.String("arch", "lenet", "architecture (lenet, smallcnn, alexnet, resnet18, wrn-D-K)")
 	aux := fs.String("aux", "all", `auxiliary tasks, comma-separated; "all" or "none"`)
 	training := fs.String("training", "natural", "training: "+strings.Join(experiment.Trainings, ", "))
-	analysis := fs.String("analysis", "robustness", "robustness (clean, PGD, targeted PGD, CW, rejection, adaptive attack) or directions (ARP of Single/Total/SignTotal/WGD/DGBA)")
+	analysis := fs.String("analysis", "robustness", "robustness (clean, PGD, targeted PGD, CW, rejection, adaptive attack), directions (ARP of "+
+		"Single/Total/SignTotal/WGD/DGBA) or vulnerability (003: relative and marginal task vulnerability, the WGD attack)")
 	budget := fs.String("budget", "", "budget preset (default $MTLROB_BUDGET, else standard)")
 	seed := fs.Int64("seed", 1, "seed")
 	out := fs.String("out", "figures", "figures directory; the record goes to <out>/results/")
@@ -430,8 +432,8 @@ func runEval(args []string, stdout, stderr io.Writer) error {
 	if !contains(experiment.Trainings, *training) {
 		return fmt.Errorf("%w: -training %q: want one of %v", errUsage, *training, experiment.Trainings)
 	}
-	if !contains(experiment.Analyses, *analysis) {
-		return fmt.Errorf("%w: -analysis %q: want one of %v", errUsage, *analysis, experiment.Analyses)
+	if analyses := append(slices.Clone(experiment.Analyses), vulnerabilityAnalysis); !contains(analyses, *analysis) {
+		return fmt.Errorf("%w: -analysis %q: want one of %v", errUsage, *analysis, analyses)
 	}
 	if err := checkOutputs(*out, resultsDir(*out)); err != nil {
 		return err
@@ -449,9 +451,22 @@ func runEval(args []string, stdout, stderr io.Writer) error {
 	ctx, stop := signalContext(stderr)
 	defer stop()
 	e.Context = ctx
-	rec, err := cell.Run(e)
+	run := cell.Run
+	if *analysis == vulnerabilityAnalysis {
+		run = func(e experiment.Env) (*experiment.Record, error) {
+			return experiment.LoadOrAnalyseVulnerability(e, cell.Model)
+		}
+	}
+	rec, err := run(e)
 	if err != nil {
 		return interruptedCell(err, "eval", args)
+	}
+	if *analysis == vulnerabilityAnalysis {
+		t, err := experiment.VulnerabilityTable(rec)
+		if err != nil {
+			return err
+		}
+		fmt.Fprint(stdout, t.Markdown())
 	}
 	fmt.Fprintf(stdout, "%s record %s (%.0f s)\n", rec.Kind, experiment.RecordPath(e.ResultsDir, rec), rec.Seconds)
 	if res, ok := experiment.As[experiment.RobustnessResults](rec.Results); ok {

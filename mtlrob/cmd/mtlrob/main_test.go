@@ -17,6 +17,9 @@ func TestRunRejectsBadUsage(t *testing.T) {
 		{[]string{"train", "-bogus"}, "flag provided but not defined: -bogus"},
 		{[]string{"train", "-budget", "huge"}, `-budget: experiment: unknown budget "huge"`},
 		{[]string{"train", "extra"}, `unexpected argument "extra"`},
+		{[]string{"eval", "-analysis", "vulnerabilty"}, `-analysis "vulnerabilty": want one of [model robustness directions vulnerability]`},
+		{[]string{"search", "-dataset", "fashoin"}, `-dataset: task: unknown dataset "fashoin"`},
+		{[]string{"search", "-budget", "huge"}, `-budget: experiment: unknown budget "huge"`},
 	} {
 		var out, errOut bytes.Buffer
 		err := run(tc.args, &out, &errOut)
