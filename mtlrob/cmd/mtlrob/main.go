@@ -523,6 +523,9 @@ func runStale(args []string, stdout, stderr io.Writer) error {
 	for _, s := range stale {
 		fmt.Fprintf(stdout, "%s: %s\n", s.Path, strings.Join(s.Reasons, "; "))
 	}
+	if len(stale) > 0 {
+		fmt.Fprint(stdout, staleSummary(stale))
+	}
 	fmt.Fprintf(stdout, "%d of %d records stale (current: %s)\n", len(stale), n, current)
 	if len(stale) > 0 {
 		return fmt.Errorf("%w: %d of %d (recompute them with MTLROB_STALE=recompute make figures)", errStale, len(stale), n)

@@ -2,7 +2,11 @@ package main
 
 import (
 	"fmt"
+	"maps"
 	"path/filepath"
+	"slices"
+	"sort"
+	"strings"
 
 	"github.com/mtlrob/mtlrob/mtlrob/experiment"
 )
@@ -51,3 +55,36 @@ func checkCellData(cells []experiment.Cell) error {
 
 // resultsDir is where a command with -out out reads and writes its records.
 func resultsDir(out string) string { return filepath.Join(out, "results") }
+
+// staleSummary counts stale records by budget (the "_<budget>_" in their names; "other" without one)
+// and by reason, most frequent first: what a recomputation would cost, at a glance.
+func staleSummary(stale []experiment.Staleness) string {
+	byBudget, byReason := map[string]int{}, map[string]int{}
+	for _, s := range stale {
+		budget := "other"
+		for name := range experiment.Budgets {
+			if strings.Contains(s.Name, "_"+name+"_") || strings.HasSuffix(s.Name, "_"+name) {
+				budget = name
+			}
+		}
+		byBudget[budget]++
+		for _, r := range s.Reasons {
+			byReason[r]++
+		}
+	}
+	line := func(title string, counts map[string]int) string {
+		keys := slices.Collect(maps.Keys(counts))
+		sort.Slice(keys, func(i, j int) bool {
+			if counts[keys[i]] != counts[keys[j]] {
+				return counts[keys[i]] > counts[keys[j]]
+			}
+			return keys[i] < keys[j]
+		})
+		parts := make([]string, len(keys))
+		for i, k := range keys {
+			parts[i] = fmt.Sprintf("%d %s", counts[k], k)
+		}
+		return title + ": " + strings.Join(parts, "; ") + "\n"
+	}
+	return line("stale by budget", byBudget) + line("stale by reason", byReason)
+}

@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/mtlrob/mtlrob/mtlrob/experiment"
 )
 
 // Bad counts are usage errors naming the flag and the accepted range, before any backend opens
@@ -162,5 +164,18 @@ func TestTrainRefusesBadTestSplit(t *testing.T) {
 		if stdout.Len() > 0 {
 			t.Errorf("%s test split: started work before refusing it: %q", tc.name, stdout.String())
 		}
+	}
+}
+
+func TestStaleSummary(t *testing.T) {
+	stale := []experiment.Staleness{
+		{Name: "fashion-mnist_lenet_main_pgd-at_standard_seed1", Reasons: []string{"no code fingerprint"}},
+		{Name: "natural_fashion-mnist_lenet_main_standard_seed1", Reasons: []string{"no code fingerprint"}},
+		{Name: "mnist_lenet_quick_seed1", Reasons: []string{"code changed", "dirty"}},
+		{Name: "fashion-mnist_lenet_graybox_eps0.1_seed1", Reasons: []string{"code changed"}},
+	}
+	want := "stale by budget: 2 standard; 1 other; 1 quick\nstale by reason: 2 code changed; 2 no code fingerprint; 1 dirty\n"
+	if got := staleSummary(stale); got != want {
+		t.Errorf("staleSummary:\n%s\nwant:\n%s", got, want)
 	}
 }
