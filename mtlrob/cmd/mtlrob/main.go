@@ -309,6 +309,16 @@ func env(out string, quiet bool, stdout io.Writer) (experiment.Env, error) {
 	return experiment.Env{Backend: backend, BackendLine: line, ResultsDir: filepath.Join(out, "results"), CacheDir: cache, Quiet: quiet}, nil
 }
 
+// interruptibleEnv is env with a Context that SIGINT and SIGTERM cancel (signalContext): a training in
+// progress ends after its step with a checkpoint in the cache. Call stop when the command ends.
+func interruptibleEnv(out string, quiet bool, stdout, stderr io.Writer) (e experiment.Env, stop func(), err error) {
+	if e, err = env(out, quiet, stdout); err != nil {
+		return e, nil, err
+	}
+	e.Context, stop = signalContext(stderr)
+	return e, stop, nil
+}
+
 func runGrid(args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("grid", flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -376,13 +386,11 @@ func runGrid(args []string, stdout, stderr io.Writer) error {
 	if len(cells) == 0 {
 		return nil // a shard beyond the grid's models
 	}
-	e, err := env(*out, *quiet, stdout)
+	e, stop, err := interruptibleEnv(*out, *quiet, stdout, stderr)
 	if err != nil {
 		return err
 	}
-	ctx, stop := signalContext(stderr)
 	defer stop()
-	e.Context = ctx
 	if err := runShard(e, cells, selected, *steal, spec, filepath.Join(*out, "tables"), stdout); err != nil {
 		return interruptedCell(err, "grid", args)
 	}
@@ -444,13 +452,11 @@ func runEval(args []string, stdout, stderr io.Writer) error {
 	if err := checkCellData([]experiment.Cell{cell}); err != nil {
 		return err
 	}
-	e, err := env(*out, *quiet, stdout)
+	e, stop, err := interruptibleEnv(*out, *quiet, stdout, stderr)
 	if err != nil {
 		return err
 	}
-	ctx, stop := signalContext(stderr)
 	defer stop()
-	e.Context = ctx
 	run := cell.Run
 	if *analysis == vulnerabilityAnalysis {
 		run = func(e experiment.Env) (*experiment.Record, error) {

@@ -49,13 +49,11 @@ func runSearch(args []string, stdout, stderr io.Writer) error {
 	if err := experiment.CheckData(*dataset, b, *seed); err != nil {
 		return err
 	}
-	e, err := env(*out, *quiet, stdout)
+	e, stop, err := interruptibleEnv(*out, *quiet, stdout, stderr)
 	if err != nil {
 		return err
 	}
-	ctx, stop := signalContext(stderr)
 	defer stop()
-	e.Context = ctx
 	rec, err := experiment.LoadOrSearchTasks(e, spec)
 	if err != nil {
 		return interruptedCell(err, "search", args)
