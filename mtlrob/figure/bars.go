@@ -122,7 +122,8 @@ func groupedBarsPlotCI(title string, groups, series []string, values, ciLo, ciHi
 	for _, g := range groups {
 		group = max(group, p.X.Tick.Label.Width(g)+0.25*vg.Inch)
 	}
-	width := max(4.5*vg.Inch, 1.2*vg.Inch+vg.Length(len(groups))*group)
+	// and at least as wide as its title, which is centred over the axes and would be cut off
+	width := max(4.5*vg.Inch, 1.2*vg.Inch+vg.Length(len(groups))*group, p.Title.TextStyle.Width(title)+0.4*vg.Inch)
 	return p, legend, width, nil
 }
 

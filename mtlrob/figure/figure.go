@@ -24,8 +24,12 @@ type Figure struct {
 	Width, Height vg.Length
 }
 
-// Single wraps one plot as a figure.
+// Single wraps one plot as a figure, at least as wide as the plot's title (centred over it, a longer title
+// would be cut off at both ends).
 func Single(p *plot.Plot, width, height vg.Length) *Figure {
+	if p.Title.Text != "" {
+		width = max(width, p.Title.TextStyle.Width(p.Title.Text)+0.4*vg.Inch)
+	}
 	return &Figure{Panels: [][]*plot.Plot{{p}}, Width: width, Height: height}
 }
 

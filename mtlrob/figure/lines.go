@@ -36,7 +36,8 @@ func LinesOverEps(title string, eps []float64, lines []Line, ylabel string) (*Fi
 	if err != nil {
 		return nil, err
 	}
-	return Single(framed(p, legend, nil, 0), 6.2*vg.Inch+legendWidth(legend), 4.2*vg.Inch), nil
+	width := max(6.2*vg.Inch, p.Title.TextStyle.Width(title)+0.4*vg.Inch) // the title is centred over the axes
+	return Single(framed(p, legend, nil, 0), width+legendWidth(legend), 4.2*vg.Inch), nil
 }
 
 // linesPlot is LinesOverEps without the frame.

@@ -26,7 +26,9 @@ func SeedBars(title string, groups, series []string, values [][][]float64, ylabe
 	p := plot.New()
 	p.Title.Text = title
 	p.Y.Label.Text = ylabel
-	width := vg.Points(20)
+	// 20 points a bar, narrower when there are so many bars that the axes would pass about 9 inches.
+	width := min(vg.Points(20), 9*vg.Inch*0.6/vg.Length(len(groups)*len(series)))
+	legend := sideLegendStyle()
 	for s, row := range values {
 		if len(row) != len(groups) {
 			return nil, fmt.Errorf("figure: seed bars %q: series %q has %d groups, want %d", title, series[s], len(row), len(groups))
@@ -59,7 +61,7 @@ func SeedBars(title string, groups, series []string, values [][][]float64, ylabe
 		bars.LineStyle.Width = 0
 		bars.XMin = shift
 		p.Add(bars)
-		p.Legend.Add(series[s], bars)
+		legend.Add(series[s], swatch{SeriesColor(s)})
 		if len(centres) > 0 {
 			yeb, err := plotter.NewYErrorBars(&errorBars{XYs: centres, YErrors: errs})
 			if err != nil {
@@ -83,12 +85,11 @@ func SeedBars(title string, groups, series []string, values [][][]float64, ylabe
 	}
 	p.NominalX(groups...)
 	p.X.Min, p.X.Max = -0.5, float64(len(groups))-0.5
-	p.Legend.Top = true
 	p.Y.Min = 0
-	p.Y.Max *= 1.25 // room for the legend above the tallest bar
+	p.Y.Max *= 1.08 // room above the tallest dot; the legend stands to the right of the axes
 	// About one bar width between bars: a unit of x is len(series) bars / 0.6 wide.
-	w := vg.Length(float64(len(groups)*len(series))/0.6)*width + 1.5*vg.Inch
-	return Single(p, max(w, 5*vg.Inch), 4*vg.Inch), nil
+	w := max(vg.Length(float64(len(groups)*len(series))/0.6)*width+1.5*vg.Inch, 5*vg.Inch, p.Title.TextStyle.Width(title)+0.4*vg.Inch)
+	return Single(framed(p, legend, nil, 0), w+legendWidth(legend), 4*vg.Inch), nil
 }
 
 // barDataWidth is the distance between the bars of one group in x-axis data units (groups are one unit
