@@ -219,7 +219,7 @@ func TestRelativePathsScrubsMachinePaths(t *testing.T) {
 		{"in the repository", line(filepath.Join(root, ".xla", "pjrt_c_api_cpu_plugin.so")), line("<repo>/.xla/pjrt_c_api_cpu_plugin.so")},
 		{"in MTLROB_XLA_DIR", line(filepath.Join(xlaDir, "pjrt_c_api_cpu_plugin.so")), line("<MTLROB_XLA_DIR>/pjrt_c_api_cpu_plugin.so")},
 		{"elsewhere", line("/opt/jax/lib/python3/site-packages/jax_plugins/xla_cuda12/xla_cuda_plugin.so"), line("<abs>/xla_cuda_plugin.so")},
-		{"a directory", "checkpoints in /var/tmp/ck, resumed", "checkpoints in <abs>/ck, resumed"},
+		{"a directory", "checkpoints in /srv/runs/ck, resumed", "checkpoints in <abs>/ck, resumed"},
 		{"the repository itself", root, "<repo>"},
 		{"a sibling of the repository", root + "-other/x.so", "<abs>/x.so"},
 		{"no path", "go:parallelism=2 (simd=on)", "go:parallelism=2 (simd=on)"},
