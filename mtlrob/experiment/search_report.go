@@ -117,7 +117,7 @@ func roundSig(v float64, digits int) float64 {
 // SearchComparison compares the search's best task with the hand-made ones at the same dataset, budget
 // and seed: rows for the main task alone, each hand-made task and the best searched task as the search
 // trained them (single auxiliary task each), then every PGD-AT robustness record of the same dataset,
-// budget and seed among robustness (e.g. ReadRobustness; the hand-made combinations of 001 Table 2,
+// architecture, budget and seed among robustness (e.g. ReadRobustness; the hand-made combinations of 001 Table 2,
 // with their "pgd" condition, which is the same attack on the same test examples); columns clean and
 // PGD main-task accuracy (%) and the PGD difference to the best searched task (points).
 func SearchComparison(rec *Record, robustness []*Record) (*metric.Table, error) {
@@ -154,7 +154,8 @@ func SearchComparison(rec *Record, robustness []*Record) (*metric.Table, error) 
 		if err != nil {
 			return nil, err
 		}
-		if ms.Dataset != spec.Dataset || ms.Budget.Name != spec.Budget.Name || ms.Seed != spec.Seed || ms.Training != "pgd-at" || len(ms.Maps) > 0 {
+		if ms.Dataset != spec.Dataset || archName(ms.Arch) != archName(spec.Arch) || ms.Budget.Name != spec.Budget.Name ||
+			ms.Seed != spec.Seed || ms.Training != "pgd-at" || len(ms.Maps) > 0 {
 			continue
 		}
 		clean, pgd := math.NaN(), math.NaN()

@@ -156,6 +156,20 @@ func TestSearchCorrelationsAndComparison(t *testing.T) {
 	} else if c, r := ct.Cells[i][len(ct.Columns)-2], ct.Cells[i][len(ct.Columns)-1]; !math.IsNaN(c) || !math.IsNaN(r) {
 		t.Errorf("failed candidate shows accuracies %v / %v, want none", c, r)
 	}
+	// Robustness records of the same dataset, budget and seed are rows only for the search's architecture:
+	// the same combination trained on another net would repeat a row name and answer another question.
+	robust := func(arch string, pgd float64) *Record {
+		return &Record{Kind: RobustnessKind, Name: arch, Config: ModelSpec{Dataset: "fashion-mnist", Arch: arch, Aux: []string{"category"},
+			Training: "pgd-at", Budget: Budgets["quick"], Seed: 1},
+			Results: RobustnessResults{Conditions: []Condition{{Name: "clean", TaskAccuracy: []float64{0.7}}, {Name: "pgd", TaskAccuracy: []float64{pgd}}}}}
+	}
+	rec.Config = SearchSpec{Dataset: "fashion-mnist", Arch: "lenet", Budget: Budgets["quick"], Seed: 1}
+	if tab, err = SearchComparison(rec, []*Record{robust("", 0.48), robust("smallcnn", 0.6)}); err != nil {
+		t.Fatal(err)
+	}
+	if i := slices.Index(tab.Rows, "main+category (robustness record)"); i < 0 || tab.Cells[i][1] != 48 || len(tab.Rows) != 5 {
+		t.Errorf("rows %q cells %v: want the lenet record's row alone (PGD 48%%)", tab.Rows, tab.Cells)
+	}
 	// A failed main-only model is not a row either.
 	res := rec.Results.(SearchResults)
 	res.MainOnly = MainOnlyResult{Model: "m", Failed: "failed run"}
