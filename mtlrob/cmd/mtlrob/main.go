@@ -22,6 +22,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/mtlrob/mtlrob/mtlrob/arch"
 	"github.com/mtlrob/mtlrob/mtlrob/bench"
 	"github.com/mtlrob/mtlrob/mtlrob/experiment"
 	"github.com/mtlrob/mtlrob/mtlrob/figure"
@@ -324,7 +325,9 @@ func runGrid(args []string, stdout, stderr io.Writer) error {
 	fs.SetOutput(stderr)
 	budget := fs.String("budget", "", "budget preset: quick, standard or paper (default $MTLROB_BUDGET, else standard)")
 	seed := fs.Int64("seed", 1, "seed of every model of the paper grid")
-	grid := fs.String("grid", "paper", "which grid: paper (001/004's tables on LeNet, one seed) or headline (the small CNN's answers over -seeds: Fashion-MNIST, then MNIST)")
+	grid := fs.String("grid", "paper", "which grid: paper (001/004's tables, one seed) or headline (the small CNN's answers over -seeds: Fashion-MNIST, then MNIST)")
+	archFlag := fs.String("arch", "smallcnn", "network of every cell of the paper grid: smallcnn (the committed records') or any of "+strings.Join(arch.Names(), ", ")+
+		" (lenet is 001's multi-head LeNet, 12x the multiply-adds)")
 	seeds := fs.String("seeds", "1,2,3", "seeds of the headline grid, comma-separated")
 	out := fs.String("out", "figures", "figures directory; records go to <out>/results/, tables to <out>/tables/")
 	only := fs.String("only", "", "run only the cells whose model name contains this string")
@@ -346,7 +349,13 @@ func runGrid(args []string, stdout, stderr io.Writer) error {
 	var all []experiment.Cell
 	switch *grid {
 	case "paper":
+		if _, err := arch.ByName(*archFlag, []string{"main"}, []int{10}, [3]int{28, 28, 1}); err != nil {
+			return fmt.Errorf("%w: -arch: %v", errUsage, err)
+		}
 		all = experiment.PaperGrid(b, *seed)
+		for i := range all {
+			all[i].Model.Arch = *archFlag
+		}
 	case "headline":
 		var ss []int64
 		for _, f := range strings.Split(*seeds, ",") {
