@@ -252,6 +252,36 @@ func TestRejectionTableStatistics(t *testing.T) {
 	}
 }
 
+// TestTable3Intervals: the mean auxiliary accuracy carries the mean of the tasks' Wilson intervals at
+// level 1 - 0.05/M (here M = 2: z = 2.2414), values computed independently of metric.Wilson from the
+// closed form (Python's statistics.NormalDist for z).
+func TestTable3Intervals(t *testing.T) {
+	spec := ModelSpec{Dataset: "fashion-mnist", Aux: []string{"category", "region"}, Training: "pgd-at", Budget: Budgets["quick"], Seed: 1}
+	res := RobustnessResults{Tasks: []string{"main", "category", "region"}, N: 100, Conditions: []Condition{
+		{Name: "clean", TaskAccuracy: []float64{0.7, 0.9, 0.8}},
+		{Name: "pgd", TaskAccuracy: []float64{0.5, 0.9, 0.8}},
+	}}
+	tab, err := Table3([]*Record{{Kind: RobustnessKind, Name: spec.Name(), Config: spec, Results: res}}, "fashion-mnist", "pgd-at")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, col := range []string{ConditionTitles["clean"], ConditionTitles["pgd"]} {
+		i, j := 0, slices.Index(tab.Columns, col)
+		if j < 0 || tab.Lo == nil {
+			t.Fatalf("columns %q, intervals %v", tab.Columns, tab.Lo)
+		}
+		if v := tab.Cells[i][j]; math.Abs(v-85) > 1e-9 || math.Abs(tab.Lo[i][j]-75.47566366942331) > 1e-6 || math.Abs(tab.Hi[i][j]-91.17584061328036) > 1e-6 {
+			t.Errorf("%s: %v [%v, %v], want 85 [75.4757, 91.1758]", col, v, tab.Lo[i][j], tab.Hi[i][j])
+		}
+	}
+	// An accuracy that is not a count over the record's images is an error, not an interval.
+	res.Conditions[0].TaskAccuracy[1] = 0.905
+	if _, err := Table3([]*Record{{Kind: RobustnessKind, Name: spec.Name(), Config: spec, Results: res}}, "fashion-mnist", "pgd-at"); err == nil ||
+		!strings.Contains(err.Error(), "not a count over 100 images") {
+		t.Errorf("accuracy 0.905 over 100 images: error %v", err)
+	}
+}
+
 // TestARPTableIntervals: with per-image outcomes each ARP cell has a bootstrap interval around it that
 // shrinks as the test set grows, and the same record renders the same interval twice.
 func TestARPTableIntervals(t *testing.T) {
