@@ -2,13 +2,14 @@ package figure
 
 import (
 	"fmt"
-	"github.com/mtlrob/mtlrob/mtlrob/metric"
 	"math"
 	"slices"
 	"strconv"
 	"strings"
 
 	"github.com/mtlrob/mtlrob/mtlrob/experiment"
+	"github.com/mtlrob/mtlrob/mtlrob/metric"
+	"github.com/mtlrob/mtlrob/mtlrob/reject"
 )
 
 // The figures in this file are drawn from experiment records (robustness, directions, model), as
@@ -120,6 +121,7 @@ func RobustnessBars(title string, recs []*experiment.Record, label func(experime
 					v := c.TaskAccuracy[0]
 					if head == "aux" {
 						v = mean(c.TaskAccuracy[1:])
+						lo[i], hi[i] = auxMeanInterval(c.TaskAccuracy[1:], c.Images(res.N))
 					} else if p, err := c.MainAccuracy(c.Images(res.N)); err == nil {
 						lo[i], hi[i] = 100*p.Lo, 100*p.Hi // 95% Wilson interval
 					}
@@ -155,9 +157,28 @@ func RobustnessBars(title string, recs []*experiment.Record, label func(experime
 	}
 	ylabel := "main-task accuracy (%, with 95% Wilson intervals)"
 	if head == "aux" {
-		ylabel = "mean auxiliary-task accuracy (%)"
+		ylabel = "mean auxiliary-task accuracy (%, 95% intervals)"
 	}
 	return GroupedBarsCI(title, groups, series, values, los, his, ylabel, 0, 100)
+}
+
+// auxMeanInterval is a 95% interval, in %, for the mean of the M accuracies accs measured on the same n
+// images: the mean of their Wilson intervals at level 1 - 0.05/M each (by the union bound all M cover at
+// once with probability at least 95%, and then so does their mean), as experiment.Table3's. NaN ends when
+// n is not positive or an accuracy is not a count over n images (the bar gets no error bar).
+func auxMeanInterval(accs []float64, n int) (lo, hi float64) {
+	if n <= 0 || len(accs) == 0 {
+		return math.NaN(), math.NaN()
+	}
+	for _, a := range accs {
+		k := a * float64(n)
+		if math.Abs(k-math.Round(k)) > 1e-6*float64(n) {
+			return math.NaN(), math.NaN()
+		}
+		l, h := metric.Wilson(int(math.Round(k)), n, 1-0.05/float64(len(accs)))
+		lo, hi = lo+100*l/float64(len(accs)), hi+100*h/float64(len(accs))
+	}
+	return lo, hi
 }
 
 func mean(xs []float64) float64 {
@@ -240,13 +261,14 @@ func AdaptiveBars(title string, recs []*experiment.Record, label func(experiment
 	names := []string{"gray-box PGD targeted", "adaptive (white-box)"}
 	var groups []string
 	rate, robust := make([][]float64, 2), make([][]float64, 2)
+	rateLo, rateHi, robustLo, robustHi := make([][]float64, 2), make([][]float64, 2), make([][]float64, 2), make([][]float64, 2)
 	for _, r := range recs {
 		spec, res, err := RobustnessOf(r)
 		if err != nil {
 			return nil, err
 		}
 		got := [2]bool{}
-		var rr, ra [2]float64
+		var splits [2]reject.Split
 		for _, c := range res.Conditions {
 			i := slices.Index(conds, c.Name)
 			if i < 0 {
@@ -254,7 +276,7 @@ func AdaptiveBars(title string, recs []*experiment.Record, label func(experiment
 			}
 			for _, rep := range c.Rejection {
 				if rep.MinConflicts == 1 {
-					got[i], rr[i], ra[i] = true, 100*rep.Adversarial.RejectionRate, 100*rep.Adversarial.RobustAccuracy
+					got[i], splits[i] = true, rep.Adversarial
 				}
 			}
 		}
@@ -262,18 +284,30 @@ func AdaptiveBars(title string, recs []*experiment.Record, label func(experiment
 			continue
 		}
 		groups = append(groups, strings.Replace(label(spec), ", ", "\n", 1))
-		for i := range conds {
-			rate[i], robust[i] = append(rate[i], rr[i]), append(robust[i], ra[i])
+		for i, s := range splits {
+			rate[i], robust[i] = append(rate[i], 100*s.RejectionRate), append(robust[i], 100*s.RobustAccuracy)
+			l, h := wilsonPercent(s.Rejected, s.N)
+			rateLo[i], rateHi[i] = append(rateLo[i], l), append(rateHi[i], h)
+			l, h = wilsonPercent(s.AcceptedCorrect+s.Rejected, s.N)
+			robustLo[i], robustHi[i] = append(robustLo[i], l), append(robustHi[i], h)
 		}
 	}
 	if len(groups) == 0 {
 		return nil, fmt.Errorf("figure: adaptive bars %q: no record has both the targeted PGD and the adaptive attack with rejection", title)
 	}
-	left, err := GroupedBars("rejection rate", groups, names, rate, "inputs rejected (%)")
+	maxRate := 0.0
+	for _, row := range rateHi {
+		for _, v := range row {
+			if !math.IsNaN(v) {
+				maxRate = math.Max(maxRate, v)
+			}
+		}
+	}
+	left, err := GroupedBarsCI("rejection rate", groups, names, rate, rateLo, rateHi, "inputs rejected (%, 95% Wilson intervals)", 0, math.Min(100, 1.15*maxRate+1))
 	if err != nil {
 		return nil, err
 	}
-	right, err := GroupedBarsRange("main-task accuracy with rejection", groups, names, robust, "accuracy, rejected = defended (%)", 0, 100)
+	right, err := GroupedBarsCI("main-task accuracy with rejection", groups, names, robust, robustLo, robustHi, "accuracy, rejected = defended (%)", 0, 100)
 	if err != nil {
 		return nil, err
 	}

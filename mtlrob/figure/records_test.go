@@ -1,10 +1,11 @@
 package figure
 
 import (
-	"github.com/mtlrob/mtlrob/mtlrob/metric"
 	"math"
 	"strings"
 	"testing"
+
+	"github.com/mtlrob/mtlrob/mtlrob/metric"
 
 	"github.com/mtlrob/mtlrob/mtlrob/experiment"
 	"github.com/mtlrob/mtlrob/mtlrob/reject"
@@ -28,6 +29,32 @@ func robustnessRecord(training string, aux []string, acc map[string][]float64, r
 		res.Conditions = append(res.Conditions, c)
 	}
 	return &experiment.Record{Kind: experiment.RobustnessKind, Name: spec.Name(), Config: spec, Results: res}
+}
+
+// TestAuxMeanInterval: the mean of two Wilson intervals at level 0.975 each, against values computed
+// from the closed form outside metric (z = 2.2414 from Python's statistics.NormalDist).
+func TestAuxMeanInterval(t *testing.T) {
+	for _, c := range []struct {
+		name   string
+		accs   []float64
+		n      int
+		lo, hi float64 // NaN: no interval
+	}{
+		{"two tasks", []float64{0.9, 0.8}, 100, 75.47566366942331, 91.17584061328036},
+		{"no images", []float64{0.9, 0.8}, 0, math.NaN(), math.NaN()},
+		{"not a count", []float64{0.905, 0.8}, 100, math.NaN(), math.NaN()},
+	} {
+		lo, hi := auxMeanInterval(c.accs, c.n)
+		if math.IsNaN(c.lo) {
+			if !math.IsNaN(lo) || !math.IsNaN(hi) {
+				t.Errorf("%s: [%v, %v], want none", c.name, lo, hi)
+			}
+			continue
+		}
+		if math.Abs(lo-c.lo) > 1e-6 || math.Abs(hi-c.hi) > 1e-6 {
+			t.Errorf("%s: [%v, %v], want [%v, %v]", c.name, lo, hi, c.lo, c.hi)
+		}
+	}
 }
 
 func TestRobustnessBars(t *testing.T) {
@@ -58,7 +85,7 @@ func TestRobustnessBars(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, svg = savedPNG(t, fig, 500, 500)
-	for _, want := range []string{"M:natural", "99.3", "71.0", "95.0", "45.0", "mean auxiliary-task accuracy (%)"} {
+	for _, want := range []string{"M:natural", "99.3", "71.0", "95.0", "45.0", "mean auxiliary-task accuracy (%, 95% intervals)"} {
 		if !strings.Contains(svg, want) {
 			t.Errorf("aux: SVG lacks %q", want)
 		}
