@@ -7,6 +7,7 @@ import (
 	"slices"
 
 	"github.com/mtlrob/mtlrob/mtlrob/experiment"
+	"github.com/mtlrob/mtlrob/mtlrob/metric"
 	"github.com/mtlrob/mtlrob/mtlrob/training"
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/plotter"
@@ -237,7 +238,8 @@ func HeadsComparison(title string, runs []Series) (*Figure, error) {
 
 // FinalAccuracy draws the runs' final test accuracy as groups of bars: one group per head (main
 // first), one bar per run that trains the head, in the run's colour (as in HeadComparison), with the
-// run's label written up the bar and its value above it. The accuracy axis starts at 0.
+// run's label written up the bar, its 95% Wilson interval over the run's Final.N test images as an error
+// bar, and its value above that. The accuracy axis starts at 0.
 func FinalAccuracy(title string, runs []Series) (*Figure, error) {
 	if len(runs) == 0 {
 		return nil, fmt.Errorf("figure: %q: no runs", title)
@@ -259,7 +261,7 @@ func FinalAccuracy(title string, runs []Series) (*Figure, error) {
 	}
 	p := plot.New()
 	p.Title.Text = title
-	p.Y.Label.Text = "final test accuracy"
+	p.Y.Label.Text = "final test accuracy (95% Wilson intervals)"
 	p.Add(plotter.NewGrid())
 	p.Add(b)
 	p.NominalX(b.heads...)
@@ -268,6 +270,9 @@ func FinalAccuracy(title string, runs []Series) (*Figure, error) {
 	w := math.Max(5, 1.2+float64(len(b.heads)*b.widest)*0.5)
 	return Single(p, vg.Length(w)*vg.Inch, 4.6*vg.Inch), nil
 }
+
+// errorBarStyle draws the interval of a bar (as GroupedBarsCI does).
+var errorBarStyle = draw.LineStyle{Color: color.Black, Width: vg.Points(0.9)}
 
 // barGroups is the plotter behind FinalAccuracy.
 type barGroups struct {
@@ -307,7 +312,18 @@ func (b *barGroups) Plot(c draw.Canvas, p *plot.Plot) {
 			x0, x1 := trX(left+width*float64(k)), trX(left+width*float64(k+1))-vg.Points(1)
 			y0, y1 := trY(0), trY(acc)
 			c.FillPolygon(RunColor(i), []vg.Point{{X: x0, Y: y0}, {X: x1, Y: y0}, {X: x1, Y: y1}, {X: x0, Y: y1}})
-			c.FillText(value, vg.Point{X: (x0 + x1) / 2, Y: y1 + vg.Points(1.5)}, fmt.Sprintf("%.3f", acc))
+			top := y1
+			if n := b.runs[i].Final.N; n > 0 {
+				// 95% Wilson interval of the accuracy over the run's n test images, with caps.
+				lo, hi := metric.Wilson(int(math.Round(acc*float64(n))), n, 0.95)
+				xm, cap := (x0+x1)/2, (x1-x0)/4
+				ylo, yhi := trY(lo), trY(hi)
+				c.StrokeLine2(errorBarStyle, xm, ylo, xm, yhi)
+				c.StrokeLine2(errorBarStyle, xm-cap, ylo, xm+cap, ylo)
+				c.StrokeLine2(errorBarStyle, xm-cap, yhi, xm+cap, yhi)
+				top = max(top, yhi)
+			}
+			c.FillText(value, vg.Point{X: (x0 + x1) / 2, Y: top + vg.Points(1.5)}, fmt.Sprintf("%.3f", acc))
 			c.FillText(label, vg.Point{X: (x0 + x1) / 2, Y: y0 + vg.Points(5)}, b.runs[i].Label)
 		}
 	}
