@@ -495,7 +495,7 @@ func directionsMarkdown(recs []*Record, dc []DirectionComparison) string {
 	var b strings.Builder
 	b.WriteString("ARP (004 Eq. 10: the mean relative accuracy drop of the heads, %), mean ± sd over seeds:\n\n| direction |")
 	for _, e := range epss {
-		fmt.Fprintf(&b, " %s |", epsLabel(e))
+		fmt.Fprintf(&b, " %s |", EpsLabel(e))
 	}
 	b.WriteString("\n|---|" + strings.Repeat("---|", len(epss)) + "\n")
 	for _, d := range dirs {
@@ -512,7 +512,7 @@ func directionsMarkdown(recs []*Record, dc []DirectionComparison) string {
 	b.WriteString("\nDGBA − other direction (ARP points; positive: DGBA stronger): mean over seeds, then the seeds whose paired " +
 		"bootstrap over the test images (1000 resamples) finds DGBA significantly stronger / weaker (p < 0.05):\n\n| other |")
 	for _, e := range epss {
-		fmt.Fprintf(&b, " %s |", epsLabel(e))
+		fmt.Fprintf(&b, " %s |", EpsLabel(e))
 	}
 	b.WriteString("\n|---|" + strings.Repeat("---|", len(epss)) + "\n")
 	for _, d := range dirs {

@@ -463,7 +463,7 @@ func ARPTable(rec *Record) (*metric.Table, error) {
 		if !contains(rows, run.Direction) {
 			rows = append(rows, run.Direction)
 		}
-		if c := epsLabel(run.Eps); !contains(cols, c) {
+		if c := EpsLabel(run.Eps); !contains(cols, c) {
 			cols = append(cols, c)
 		}
 	}
@@ -483,13 +483,13 @@ func ARPTable(rec *Record) (*metric.Table, error) {
 			return nil, fmt.Errorf("experiment: %s: %w", rec.Name, err)
 		}
 		if len(clean) == 0 || len(adv) != len(clean) {
-			if err := t.Set(run.Direction, epsLabel(run.Eps), run.ARP); err != nil {
+			if err := t.Set(run.Direction, EpsLabel(run.Eps), run.ARP); err != nil {
 				return nil, err
 			}
 			continue
 		}
 		lo, hi := bootstrapARPInterval(clean, adv, arpBootstrapReps, uint64(spec.Seed))
-		if err := t.SetInterval(run.Direction, epsLabel(run.Eps), run.ARP, lo, hi); err != nil {
+		if err := t.SetInterval(run.Direction, EpsLabel(run.Eps), run.ARP, lo, hi); err != nil {
 			return nil, err
 		}
 		withCI = true
@@ -529,7 +529,8 @@ func scope(recs []*Record) string {
 	return fmt.Sprintf("%s, %s budget, seed %d", arch, budgets[0], seeds[0])
 }
 
-func epsLabel(eps float64) string { return fmt.Sprintf("eps %.4g", eps) }
+// EpsLabel is the column of budget eps in ARPTable, "eps 0.1".
+func EpsLabel(eps float64) string { return fmt.Sprintf("eps %.4g", eps) }
 
 func contains(s []string, v string) bool {
 	for _, x := range s {

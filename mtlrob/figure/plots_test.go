@@ -117,21 +117,47 @@ func TestLinesOverEps(t *testing.T) {
 	if p.X.Min >= eps[0] || p.X.Max <= eps[4] {
 		t.Errorf("x axis [%g, %g] cuts off a budget", p.X.Min, p.X.Max)
 	}
+	// Intervals: the y axis holds the highest end (95 > every value), a NaN end draws no bar.
+	withCI := []Line{
+		{Name: "Single(main)", Values: []float64{3, 10, 27, 48, 55}, Lo: []float64{1, 8, 24, 44, 50}, Hi: []float64{5, 12, 30, 52, 60}},
+		{Name: "DGBA", Values: []float64{1, 5, 25, 80, math.NaN()}, Lo: []float64{0, 3, math.NaN(), 70, math.NaN()}, Hi: []float64{2, 7, math.NaN(), 95, math.NaN()}},
+	}
+	if p, _, err = linesPlot("toy ARP", eps, withCI, "ARP (%)"); err != nil {
+		t.Fatal(err)
+	}
+	if p.Y.Max < 95 {
+		t.Errorf("y axis [%g, %g] cuts off the interval end 95", p.Y.Min, p.Y.Max)
+	}
+	if fig, err = LinesOverEps("toy ARP", eps, withCI, "ARP (%)"); err != nil {
+		t.Fatal(err)
+	}
+	savedPNG(t, fig, 900, 500)
 	for name, bad := range map[string]func() error{
 		"decreasing eps": func() error {
-			_, err := LinesOverEps("x", []float64{0.2, 0.1}, []Line{{"a", []float64{1, 2}}}, "")
+			_, err := LinesOverEps("x", []float64{0.2, 0.1}, []Line{{Name: "a", Values: []float64{1, 2}}}, "")
 			return err
 		},
 		"zero eps": func() error {
-			_, err := LinesOverEps("x", []float64{0, 0.1}, []Line{{"a", []float64{1, 2}}}, "")
+			_, err := LinesOverEps("x", []float64{0, 0.1}, []Line{{Name: "a", Values: []float64{1, 2}}}, "")
 			return err
 		},
-		"short line": func() error { _, err := LinesOverEps("x", eps, []Line{{"a", []float64{1}}}, ""); return err },
+		"short line": func() error {
+			_, err := LinesOverEps("x", eps, []Line{{Name: "a", Values: []float64{1}}}, "")
+			return err
+		},
 		"empty line": func() error {
-			_, err := LinesOverEps("x", eps[:1], []Line{{"a", []float64{math.NaN()}}}, "")
+			_, err := LinesOverEps("x", eps[:1], []Line{{Name: "a", Values: []float64{math.NaN()}}}, "")
 			return err
 		},
 		"no lines": func() error { _, err := LinesOverEps("x", eps, nil, ""); return err },
+		"short interval": func() error {
+			_, err := LinesOverEps("x", eps[:2], []Line{{Name: "a", Values: []float64{1, 2}, Lo: []float64{0}, Hi: []float64{2, 3}}}, "")
+			return err
+		},
+		"lo without hi": func() error {
+			_, err := LinesOverEps("x", eps[:2], []Line{{Name: "a", Values: []float64{1, 2}, Lo: []float64{0, 1}}}, "")
+			return err
+		},
 	} {
 		if bad() == nil {
 			t.Errorf("%s: accepted", name)
@@ -231,7 +257,7 @@ func TestCombine(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	b, err := LinesOverEps("b", []float64{0.1, 0.2}, []Line{{"l", []float64{1, 2}}}, "y")
+	b, err := LinesOverEps("b", []float64{0.1, 0.2}, []Line{{Name: "l", Values: []float64{1, 2}}}, "y")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -359,17 +359,32 @@ func ARPOverEps(title string, rec *experiment.Record) (*Figure, error) {
 	if len(dirs) == 0 {
 		return nil, fmt.Errorf("figure: ARP over eps %q: record %q has no runs", title, rec.Name)
 	}
+	// The intervals are the ARP table's: 95% percentile bootstrap over the test images (none for a
+	// record without per-image outcomes).
+	tab, err := experiment.ARPTable(rec)
+	if err != nil {
+		return nil, err
+	}
+	withCI := false
 	lines := make([]Line, len(dirs))
 	for i, d := range dirs {
-		lines[i] = Line{Name: DirectionLabel(d, res.Tasks), Values: make([]float64, len(eps))}
+		lines[i] = Line{Name: DirectionLabel(d, res.Tasks), Values: make([]float64, len(eps)), Lo: make([]float64, len(eps)), Hi: make([]float64, len(eps))}
 		for j, e := range eps {
-			lines[i].Values[j] = math.NaN()
+			lines[i].Values[j], lines[i].Lo[j], lines[i].Hi[j] = math.NaN(), math.NaN(), math.NaN()
 			if r, ok := runs[d][e]; ok {
 				lines[i].Values[j] = r.ARP
+				if r, c := slices.Index(tab.Rows, d), slices.Index(tab.Columns, experiment.EpsLabel(e)); tab.Lo != nil && r >= 0 && c >= 0 &&
+					!math.IsNaN(tab.Lo[r][c]) {
+					lines[i].Lo[j], lines[i].Hi[j], withCI = tab.Lo[r][c], tab.Hi[r][c], true
+				}
 			}
 		}
 	}
-	return LinesOverEps(title, eps, lines, "ARP (%), higher = stronger attack")
+	ylabel := "ARP (%), higher = stronger attack"
+	if withCI {
+		ylabel = "ARP (%, 95% bootstrap intervals), higher = stronger"
+	}
+	return LinesOverEps(title, eps, lines, ylabel)
 }
 
 // nearestEps is the record's budget closest to eps.
