@@ -541,3 +541,48 @@ func directionsMarkdown(recs []*Record, dc []DirectionComparison) string {
 	}
 	return b.String()
 }
+
+// DirectionComparisonTable lays out CompareDirections' comparisons of one record (one seed): a row per
+// direction compared with DGBA, a column per eps holding ARP(DGBA) - ARP(direction) in points with its
+// 95% paired-bootstrap interval (positive: DGBA stronger), then a column "p eps ..." per eps with the
+// bootstrap p-value. Comparisons of several seeds are an error (HeadlineMarkdown summarises seeds).
+func DirectionComparisonTable(title string, cmp []DirectionComparison) (*metric.Table, error) {
+	if len(cmp) == 0 {
+		return nil, fmt.Errorf("experiment: direction table %q: no comparisons (records without per-image outcomes have none)", title)
+	}
+	var rows []string
+	var eps []float64
+	for _, c := range cmp {
+		if c.Seed != cmp[0].Seed {
+			return nil, fmt.Errorf("experiment: direction table %q: seeds %d and %d: want one record's comparisons", title, cmp[0].Seed, c.Seed)
+		}
+		if !slices.Contains(rows, c.Other) {
+			rows = append(rows, c.Other)
+		}
+		if !slices.Contains(eps, c.Eps) {
+			eps = append(eps, c.Eps)
+		}
+	}
+	slices.Sort(eps)
+	var cols, pcols []string
+	for _, e := range eps {
+		cols = append(cols, EpsLabel(e))
+		pcols = append(pcols, "p "+EpsLabel(e))
+	}
+	t, err := metric.NewTable(title, rows, append(cols, pcols...))
+	if err != nil {
+		return nil, err
+	}
+	t.Corner, t.Digits, t.PColumns = "DGBA minus", 1, pcols
+	for _, c := range cmp {
+		if err := t.SetInterval(c.Other, EpsLabel(c.Eps), c.Diff, c.Lo, c.Hi); err != nil {
+			return nil, err
+		}
+		if err := t.Set(c.Other, "p "+EpsLabel(c.Eps), c.P); err != nil {
+			return nil, err
+		}
+	}
+	t.Notes = append(t.Notes, "ARP(DGBA) - ARP(direction) in points, positive when DGBA is the stronger attack; [lo, hi]: 95% percentile interval "+
+		"and p: two-sided p-value of the paired bootstrap over test images (the clean and both attacked outcomes of an image resampled together).")
+	return t, nil
+}

@@ -108,3 +108,73 @@ func TestHeadlineMarkdownDatasets(t *testing.T) {
 		t.Errorf("MNIST records alone: %v", err)
 	}
 }
+
+// TestPairedTable: accuracies, the paired difference and the exact McNemar p of two records on the same
+// eight images, by hand: a = 11110000 (50%), b = 11111100 (75%): b01 = 0, b10 = 2, p = 2 * (1/2)^2 = 0.5.
+func TestPairedTable(t *testing.T) {
+	a := headlineRecord(1, []string{"category"}, map[string]string{"clean": "11111110", "pgd": "11110000"})
+	b := headlineRecord(1, []string{"category"}, map[string]string{"clean": "11111110", "pgd": "11111100", "cw": "10000000"})
+	tab, err := PairedTable("MP-AT vs PGD-AT", "PGD-AT", "MP-AT", a, b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := []string{"clean", "PGD untargeted"}; strings.Join(tab.Rows, ",") != strings.Join(want, ",") {
+		t.Errorf("rows %q, want %q (CW is in one record only)", tab.Rows, want)
+	}
+	lo, hi := metric.Wilson(6, 8, 0.95)
+	for _, c := range []struct {
+		col  string
+		want float64
+	}{{"PGD-AT %", 50}, {"MP-AT %", 75}, {"MP-AT - PGD-AT (pp)", 25}, {"p (McNemar)", 0.5}} {
+		if v, err := tab.At("PGD untargeted", c.col); err != nil || math.Abs(v-c.want) > 1e-9 {
+			t.Errorf("%s: %v (%v), want %v", c.col, v, err, c.want)
+		}
+	}
+	if i, j := 1, 1; math.Abs(tab.Lo[i][j]-100*lo) > 1e-9 || math.Abs(tab.Hi[i][j]-100*hi) > 1e-9 {
+		t.Errorf("MP-AT interval [%v, %v], want Wilson [%v, %v]", tab.Lo[i][j], tab.Hi[i][j], 100*lo, 100*hi)
+	}
+	if v, _ := tab.At("clean", "p (McNemar)"); v != 1 {
+		t.Errorf("identical clean outcomes: p %v, want 1", v)
+	}
+	// Different images, or no per-image outcomes, cannot be paired.
+	short := headlineRecord(1, nil, map[string]string{"pgd": "1111"})
+	if _, err := PairedTable("x", "a", "b", a, short); err == nil || !strings.Contains(err.Error(), "same test images") {
+		t.Errorf("4 vs 8 images: error %v", err)
+	}
+	none := headlineRecord(1, nil, map[string]string{"pgd": "11110000"})
+	res := none.Results.(RobustnessResults)
+	res.Conditions[0].MainCorrect = ""
+	none.Results = res
+	if _, err := PairedTable("x", "a", "b", a, none); err == nil || !strings.Contains(err.Error(), "no per-image outcomes") {
+		t.Errorf("no outcomes: error %v", err)
+	}
+}
+
+// TestDirectionComparisonTable: one cell and one p column per eps, rows per direction compared with
+// DGBA; comparisons of two seeds are refused.
+func TestDirectionComparisonTable(t *testing.T) {
+	cmp := []DirectionComparison{
+		{Seed: 1, Eps: 0.1, Other: "Total", Diff: 30, Lo: 25, Hi: 35, P: 0.001},
+		{Seed: 1, Eps: 0.05, Other: "Total", Diff: -2, Lo: -4, Hi: 0.5, P: 0.2},
+		{Seed: 1, Eps: 0.1, Other: "WGD(paper)", Diff: 10, Lo: 8, Hi: 12, P: 0.001},
+	}
+	tab, err := DirectionComparisonTable("DGBA vs the others", cmp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := "eps 0.05,eps 0.1,p eps 0.05,p eps 0.1"; strings.Join(tab.Columns, ",") != want {
+		t.Errorf("columns %q, want %s", tab.Columns, want)
+	}
+	if v, _ := tab.At("Total", "eps 0.05"); v != -2 {
+		t.Errorf("Total at 0.05: %v, want -2", v)
+	}
+	if v, _ := tab.At("WGD(paper)", "eps 0.05"); !math.IsNaN(v) {
+		t.Errorf("a missing comparison shows %v, want none", v)
+	}
+	if _, err := DirectionComparisonTable("x", append(cmp, DirectionComparison{Seed: 2, Eps: 0.1, Other: "Total"})); err == nil {
+		t.Error("two seeds accepted")
+	}
+	if _, err := DirectionComparisonTable("x", nil); err == nil {
+		t.Error("no comparisons accepted")
+	}
+}

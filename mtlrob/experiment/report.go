@@ -671,3 +671,93 @@ func RenderTables(resultsDir, outDir string) (string, error) {
 	}
 	return md.String(), os.WriteFile(filepath.Join(outDir, "tables.md"), []byte(md.String()), 0o644)
 }
+
+// pairedConditions are the conditions PairedTable compares, in order.
+var pairedConditions = []string{"clean", "pgd-targeted", "pgd", "cw", "worst-case", "adaptive"}
+
+// PairedTable compares two models' robustness records evaluated on the same test images (the same
+// dataset, budget and seed: e.g. MP-AT against PGD-AT), condition by condition: the main-task accuracy
+// (%) of each with its 95% Wilson interval, the difference b - a in points with its 95% interval for
+// paired proportions (Newcombe's method 10, metric.McNemar), and the two-sided exact McNemar p-value of
+// the per-image outcomes. Columns are named by labelA and labelB. Only conditions both records hold are
+// rows; records without per-image outcomes, or evaluated on different images, are an error.
+func PairedTable(title, labelA, labelB string, a, b *Record) (*metric.Table, error) {
+	_, resA, err := robustnessOf(a)
+	if err != nil {
+		return nil, err
+	}
+	_, resB, err := robustnessOf(b)
+	if err != nil {
+		return nil, err
+	}
+	condition := func(res RobustnessResults, name string) *Condition {
+		for i := range res.Conditions {
+			if res.Conditions[i].Name == name {
+				return &res.Conditions[i]
+			}
+		}
+		return nil
+	}
+	type pair struct {
+		name string
+		a, b *Condition
+	}
+	var rows []string
+	var pairs []pair
+	for _, name := range pairedConditions {
+		ca, cb := condition(resA, name), condition(resB, name)
+		if ca == nil || cb == nil {
+			continue
+		}
+		rows, pairs = append(rows, ConditionTitles[name]), append(pairs, pair{name, ca, cb})
+	}
+	if len(rows) == 0 {
+		return nil, fmt.Errorf("experiment: paired table %q: records %q and %q share no condition", title, a.Name, b.Name)
+	}
+	diff, p := labelB+" - "+labelA+" (pp)", "p (McNemar)"
+	t, err := metric.NewTable(title, rows, []string{labelA + " %", labelB + " %", diff, p})
+	if err != nil {
+		return nil, err
+	}
+	t.Corner, t.Digits, t.PColumns = "condition", 1, []string{p}
+	for _, pr := range pairs {
+		row := ConditionTitles[pr.name]
+		oa, err := pr.a.MainOutcomes()
+		if err != nil {
+			return nil, fmt.Errorf("experiment: %s: %w", a.Name, err)
+		}
+		ob, err := pr.b.MainOutcomes()
+		if err != nil {
+			return nil, fmt.Errorf("experiment: %s: %w", b.Name, err)
+		}
+		if oa == nil || ob == nil {
+			return nil, fmt.Errorf("experiment: paired table %q, %s: %q or %q has no per-image outcomes (main_correct): re-run its robustness evaluation",
+				title, row, a.Name, b.Name)
+		}
+		if len(oa) != len(ob) {
+			return nil, fmt.Errorf("experiment: paired table %q, %s: %q has %d images and %q %d: want the same test images", title, row, a.Name, len(oa), b.Name, len(ob))
+		}
+		for col, o := range map[string][]bool{labelA + " %": oa, labelB + " %": ob} {
+			pp := metric.ProportionOf(o)
+			if err := t.SetInterval(row, col, 100*pp.Value, 100*pp.Lo, 100*pp.Hi); err != nil {
+				return nil, err
+			}
+		}
+		m, err := metric.McNemar(oa, ob)
+		if err != nil {
+			return nil, err
+		}
+		if err := t.SetInterval(row, diff, 100*m.Diff, 100*m.Lo, 100*m.Hi); err != nil {
+			return nil, err
+		}
+		if err := t.Set(row, p, m.P); err != nil {
+			return nil, err
+		}
+	}
+	t.Notes = append(t.Notes,
+		"[lo, hi] of an accuracy: 95% Wilson score interval (Wilson 1927) over the images the condition was run on (CW and the worst case: "+
+			"the first heavy_examples).",
+		"[lo, hi] of the difference: 95% interval for paired proportions (Newcombe 1998, method 10); p: two-sided exact McNemar test "+
+			"(McNemar 1947) of the two models' per-image main-task outcomes on the same images.")
+	return t, nil
+}
