@@ -52,7 +52,7 @@ func TestOutputCheckedBeforeWork(t *testing.T) {
 	out := filepath.Join(file, "out")
 	for _, args := range [][]string{
 		{"train", "-budget", "quick", "-quiet", "-aux", "none"},
-		{"grid", "-budget", "quick", "-quiet", "-only", "fashion-mnist_lenet_main_natural"},
+		{"grid", "-budget", "quick", "-quiet", "-only", "fashion-mnist_smallcnn_main_natural"},
 		{"eval", "-budget", "quick", "-quiet", "-aux", "none"},
 		{"tables"},
 		{"bench", "-models", "lenet"},
@@ -79,7 +79,7 @@ func TestUnreadableRecordCaughtUpFront(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, args := range [][]string{
-		{"grid", "-budget", "quick", "-quiet", "-only", "mnist_lenet_main_natural"},
+		{"grid", "-budget", "quick", "-quiet", "-only", "mnist_smallcnn_main_natural"},
 		{"eval", "-budget", "quick", "-quiet", "-dataset", "mnist", "-aux", "none"},
 		{"tables"},
 	} {
@@ -91,6 +91,37 @@ func TestUnreadableRecordCaughtUpFront(t *testing.T) {
 		if strings.Contains(stdout.String(), "[1/") || strings.Contains(stdout.String(), "backend:") {
 			t.Errorf("%v: started work before refusing the record: %q", args, stdout.String())
 		}
+	}
+}
+
+// -arch sets the network of every paper-grid cell (default the small CNN); an unknown one is a usage
+// error naming the flag and the networks there are.
+func TestGridArch(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		want string // in every listed cell
+	}{
+		{nil, "_smallcnn_"},
+		{[]string{"-arch", "lenet"}, "_lenet_"},
+	} {
+		var stdout, stderr bytes.Buffer
+		if err := run(append([]string{"grid", "-budget", "quick", "-list"}, tc.args...), &stdout, &stderr); err != nil {
+			t.Fatalf("%v: %v", tc.args, err)
+		}
+		lines := strings.Split(strings.TrimSpace(stdout.String()), "\n")
+		if len(lines) != 16 {
+			t.Errorf("%v: %d cells, want the paper grid's 16", tc.args, len(lines))
+		}
+		for _, l := range lines {
+			if !strings.Contains(l, tc.want) {
+				t.Errorf("%v: cell %q lacks %q", tc.args, l, tc.want)
+			}
+		}
+	}
+	var stdout, stderr bytes.Buffer
+	err := run([]string{"grid", "-arch", "lenet5", "-list"}, &stdout, &stderr)
+	if !errors.Is(err, errUsage) || !strings.Contains(err.Error(), "-arch") || !strings.Contains(err.Error(), "smallcnn") {
+		t.Errorf("-arch lenet5: error %v, want a usage error naming -arch and the networks", err)
 	}
 }
 
