@@ -341,6 +341,11 @@ func StaleRecords(resultsDir, backendLine string) ([]Staleness, int, error) {
 	return stale, n, err
 }
 
+// MarkStale sets rec.Stale from its code fingerprint at its own root, as the readers of package
+// experiment do for the renderers (the backend family is not compared); for the readers of the analyses
+// in packages of their own.
+func MarkStale(rec *Record) { markStale(rec) }
+
 // UseStored decides whether a stored record is used instead of computing it again, for the analyses
 // outside this package (the load-or-compute of every record kind): yes when it was made with the same
 // configuration (sameConfig) and its code fingerprint, at its own root, is current; when not, yes with
