@@ -67,7 +67,7 @@ type Run struct {
 	// main-only source every multi-task direction attacks the main loss alone, as Single(main) does.
 	Degenerate string `json:"degenerate,omitempty"`
 	// MaxPerturbation is the largest |x' - x| over every pixel of the adversarial images (<= eps).
-	MaxPerturbation float64 `json:"max_perturbation"`
+	MaxPerturbation float64  `json:"max_perturbation"`
 	Targets         []Target `json:"targets"` // in Models' order
 	Seconds         float64  `json:"seconds"`
 }
@@ -360,8 +360,10 @@ func Compute(env experiment.Env, spec Spec, members []Member) (Results, error) {
 	}
 	n := test.N
 	out := Results{N: n, Threat: th,
-		Attack: fmt.Sprintf("%s with each direction, white-box on every head of the source (runner seed %d), on the first %d test images; "+
-			"every model classifies the adversarial images (transfer off the diagonal)", base.Name(), spec.Seed, n)}
+		Attack: fmt.Sprintf("PGD-Linf (eps %g, step %g, %d steps, one random start, CE loss, untargeted; the threat model of %s as the %s budget runs it) "+
+			"with each direction, white-box on every head of the source (runner seed %d), on the first %d test images; "+
+			"every model classifies the adversarial images (a transfer attack off the diagonal)", th.Eps, th.Alpha, th.Steps, spec.Dataset,
+			spec.Budget.Name, spec.Seed, n)}
 
 	labels := make([][][]int32, len(members))
 	clean := make([]scores, len(members))

@@ -90,7 +90,7 @@ func TestExamples(t *testing.T) {
 	for _, tc := range []struct {
 		examples, attack, heavy, n, want int
 	}{
-		{0, 200, 0, 2000, 200},   // quick: the attack set
+		{0, 200, 0, 2000, 200},    // quick: the attack set
 		{0, 0, 1000, 10000, 1000}, // standard: the heavy share of the whole test set
 		{0, 100, 40, 100, 40},
 		{0, 0, 0, 500, 500},
