@@ -513,7 +513,7 @@ func runTables(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	fmt.Fprint(stdout, md)
-	return nil
+	return renderTransferTables(resultsDir(*out), filepath.Join(*out, "tables"), stdout)
 }
 
 // errStale is the error of a stale listing that found stale records.

@@ -69,15 +69,11 @@ func runTransfer(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return interruptedCell(err, "transfer", args)
 	}
-	md, err := transfer.Markdown(rec)
+	md, mdPath, err := writeTransferTables(rec, tables)
 	if err != nil {
 		return err
 	}
-	mdPath := filepath.Join(tables, spec.FigureName()+".md")
-	if err := os.WriteFile(mdPath, []byte(md), 0o644); err != nil {
-		return err
-	}
-	fig, err := figure.TransferHeatmaps(fmt.Sprintf("Transfer of adversarial examples: %s, %s, %s budget, seed %d (main-task accuracy, %%)",
+	fig, err := figure.TransferHeatmaps(fmt.Sprintf("Transfer of adversarial examples: %s, %s, %s budget, seed %d (main-task accuracy, %%, of the target (column) on images crafted on the source (row))",
 		*dataset, *archName, b.Name, *seed), rec)
 	if err != nil {
 		return err
@@ -88,5 +84,35 @@ func runTransfer(args []string, stdout, stderr io.Writer) error {
 	}
 	fmt.Fprint(stdout, md)
 	fmt.Fprintf(stdout, "record: %s (%.0f s)\ntables: %s\nfigure: %s\n", transfer.Path(e.ResultsDir, spec), rec.Seconds, mdPath, strings.Join(paths, ", "))
+	return nil
+}
+
+// writeTransferTables writes the tables of a transfer record to dir/transfer_<name>.md and returns their
+// Markdown and the file's path.
+func writeTransferTables(rec *experiment.Record, dir string) (md, path string, err error) {
+	if md, err = transfer.Markdown(rec); err != nil {
+		return "", "", err
+	}
+	path = filepath.Join(dir, transfer.Kind+"_"+rec.Name+".md")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return "", "", err
+	}
+	return md, path, os.WriteFile(path, []byte(md), 0o644)
+}
+
+// renderTransferTables is the transfer part of `mtlrob tables`: every transfer record under resultsDir
+// rendered to outDir (writeTransferTables) and to w.
+func renderTransferTables(resultsDir, outDir string, w io.Writer) error {
+	recs, err := transfer.ReadAll(resultsDir)
+	if err != nil {
+		return err
+	}
+	for _, rec := range recs {
+		md, _, err := writeTransferTables(rec, outDir)
+		if err != nil {
+			return err
+		}
+		fmt.Fprint(w, md)
+	}
 	return nil
 }
