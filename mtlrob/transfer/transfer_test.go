@@ -86,7 +86,7 @@ func TestSpecValidate(t *testing.T) {
 	}
 }
 
-func TestExamples(t *testing.T) {
+func TestAttackedImageCount(t *testing.T) {
 	for _, tc := range []struct {
 		examples, attack, heavy, n, want int
 	}{
@@ -395,4 +395,24 @@ func runSeconds(rec *experiment.Record) float64 {
 		s += r.Seconds
 	}
 	return s
+}
+
+// The fingerprint of transfer records covers package experiment's files and this package's computing
+// files (spec.go, transfer.go), not its tables (table.go, experiment.RenderOnlyFiles).
+func TestFingerprintCoversThePackage(t *testing.T) {
+	def, err := experiment.CodeFingerprint("go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	fp, err := experiment.CodeFingerprintAt(FingerprintRoot, "go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fp.Root != FingerprintRoot || fp.Files != def.Files+2 || fp.Code == def.Code {
+		t.Fatalf("fingerprint at %s: root %q, %d files, code %s; want experiment's %d files and spec.go and transfer.go, another code than %s",
+			FingerprintRoot, fp.Root, fp.Files, fp.Code, def.Files, def.Code)
+	}
+	if !slices.Contains(experiment.RenderOnlyFiles, "mtlrob/transfer/table.go") {
+		t.Error("table.go is not among the render-only files")
+	}
 }
