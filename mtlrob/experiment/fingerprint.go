@@ -19,18 +19,23 @@ import (
 	"github.com/mtlrob/mtlrob/datasets"
 )
 
-// FingerprintRoot is the package whose build dependencies make up a record's code fingerprint: every
-// record kind is computed by package experiment from the packages it imports (datasets, task, arch,
-// attack, training, reject, metric, xla), so a change to any of their non-test Go files, or to go.sum
-// (the versions of GoMLX, gonum and the rest), changes the fingerprint of every record.
+// FingerprintRoot is the package whose build dependencies make up a record's code fingerprint by
+// default: the record kinds of package experiment are computed from the packages it imports (datasets,
+// task, arch, attack, training, reject, metric, xla), so a change to any of their non-test Go files, or
+// to go.sum (the versions of GoMLX, gonum and the rest), changes the fingerprint of every such record.
+//
+// An analysis that lives in a package of its own (e.g. mtlrob/transfer, which imports experiment) roots
+// its records' fingerprints at that package (Fingerprint.Root, NewProvenanceAt): its fingerprint covers
+// experiment's files and its own, and changing it leaves the records of experiment's kinds current.
 const FingerprintRoot = datasets.ModulePath + "/mtlrob/experiment"
 
-// RenderOnlyFiles are the files of package experiment that only read, check or render records (tables,
-// the search report, this file): they never change what a record holds, so they are left out of the
-// fingerprint, and improving a table does not make every record stale.
+// RenderOnlyFiles are the files (of package experiment and of the analysis packages rooted elsewhere)
+// that only read, check or render records (tables, the search report, this file): they never change what
+// a record holds, so they are left out of every fingerprint, and improving a table does not make every
+// record stale.
 var RenderOnlyFiles = []string{"mtlrob/experiment/report.go", "mtlrob/experiment/tables.go",
 	"mtlrob/experiment/search_report.go", "mtlrob/experiment/fingerprint.go", "mtlrob/experiment/headline.go",
-	"mtlrob/experiment/record_validate.go"}
+	"mtlrob/experiment/record_validate.go", "mtlrob/transfer/table.go"}
 
 // StaleEnv names the environment variable of the stale-record policy: "recompute" (a stale record is
 // computed again, as a missing one) or "keep" (it is used as it is, marked stale wherever it is shown).
@@ -39,8 +44,13 @@ const StaleEnv = "MTLROB_STALE"
 
 // Fingerprint identifies the code and backend a record was computed with.
 type Fingerprint struct {
+	// Root is the import path of the package whose build dependencies were hashed; empty means
+	// FingerprintRoot (the records of package experiment's kinds, and every record written before
+	// fingerprints had a root).
+	Root string `json:"root,omitempty"`
 	// Code is the SHA-256 (first 16 hex digits) of go.sum and of the path and content of every non-test
-	// Go file (and embedded file) of this module's packages that FingerprintRoot is built from.
+	// Go file (and embedded file) of this module's packages that Root is built from, RenderOnlyFiles
+	// left out.
 	Code string `json:"code"`
 	// Backend is the backend family: "xla:cpu", "xla:cuda", "go", ... (the first word of the backend
 	// line); float results differ between families in the last bits.
@@ -61,20 +71,58 @@ func (f Fingerprint) String() string {
 	return s
 }
 
-var (
-	codeOnce  sync.Once
-	codeFP    Fingerprint
-	codeFPErr error
-)
+// codeFingerprints caches the fingerprint of each root (an import path) for the process.
+var codeFingerprints sync.Map // root -> func() (Fingerprint, error), a sync.OnceValues
 
-// CodeFingerprint returns the fingerprint of the code in the repository's working tree (computed once
-// per process; it runs `go list -deps` in the repository root) and the given backend line's family. It
-// fails outside the repository or without the go command.
+// CodeFingerprint returns the fingerprint of the code in the repository's working tree rooted at
+// FingerprintRoot (computed once per process; it runs `go list -deps` in the repository root) and the
+// given backend line's family. It fails outside the repository or without the go command.
 func CodeFingerprint(backendLine string) (Fingerprint, error) {
-	codeOnce.Do(func() { codeFP, codeFPErr = computeCodeFingerprint() })
-	fp := codeFP
+	return CodeFingerprintAt(FingerprintRoot, backendLine)
+}
+
+// CodeFingerprintAt is CodeFingerprint for the records whose fingerprint is rooted at the package root
+// (an import path of this module; "" means FingerprintRoot): the files hashed are those of the packages
+// root is built from, computed once per root and process. The fingerprint's Root is root, or empty for
+// FingerprintRoot, so that the fingerprint of experiment's records keeps its JSON and its value.
+func CodeFingerprintAt(root, backendLine string) (Fingerprint, error) {
+	if root == "" {
+		root = FingerprintRoot
+	}
+	f, _ := codeFingerprints.LoadOrStore(root, sync.OnceValues(func() (Fingerprint, error) { return computeCodeFingerprint(root) }))
+	fp, err := f.(func() (Fingerprint, error))()
 	fp.Backend = BackendFamily(backendLine)
-	return fp, codeFPErr
+	return fp, err
+}
+
+// FingerprintRootOf is the root a record's provenance was fingerprinted at: its Fingerprint's Root, or
+// FingerprintRoot when that is empty or the record has no fingerprint.
+func FingerprintRootOf(p Provenance) string {
+	if p.Fingerprint != nil && p.Fingerprint.Root != "" {
+		return p.Fingerprint.Root
+	}
+	return FingerprintRoot
+}
+
+// NewProvenanceAt is NewProvenance for a record whose fingerprint is rooted at the package root (see
+// CodeFingerprintAt): its Fingerprint (and the "+dirty" of its git revision) speak of the files root is
+// built from. Outside the repository the record has no fingerprint, as with NewProvenance.
+func NewProvenanceAt(root string, seed int64, backend string) Provenance {
+	p := NewProvenance(seed, backend)
+	if root == "" || root == FingerprintRoot || p.Fingerprint == nil {
+		return p
+	}
+	fp, err := CodeFingerprintAt(root, backend)
+	if err != nil {
+		p.Fingerprint = nil
+		return p
+	}
+	p.Fingerprint = &fp
+	p.GitRevision = strings.TrimSuffix(p.GitRevision, "+dirty")
+	if fp.Dirty && p.GitRevision != "unknown" {
+		p.GitRevision += "+dirty"
+	}
+	return p
 }
 
 // BackendFamily is the first word of a backend line ("xla:cpu (plugin ..., simd=on)" -> "xla:cpu").
@@ -102,20 +150,25 @@ func RepoRoot() (string, error) {
 	}
 }
 
-func computeCodeFingerprint() (Fingerprint, error) {
+// computeCodeFingerprint hashes the files of the packages pkg (an import path of this module) is built
+// from; the Root of the result is pkg, or empty for FingerprintRoot.
+func computeCodeFingerprint(pkg string) (Fingerprint, error) {
+	if pkg != FingerprintRoot && !strings.HasPrefix(pkg, datasets.ModulePath+"/") {
+		return Fingerprint{}, fmt.Errorf("experiment: fingerprint root %q: want a package of module %s", pkg, datasets.ModulePath)
+	}
 	root, err := RepoRoot()
 	if err != nil {
 		return Fingerprint{}, err
 	}
 	cmd := exec.Command("go", "list", "-deps", "-f",
 		`{{if .Module}}{{if .Module.Main}}{{.Dir}}{{range .GoFiles}} {{.}}{{end}}{{range .EmbedFiles}} {{.}}{{end}}{{end}}{{end}}`,
-		FingerprintRoot)
+		pkg)
 	cmd.Dir = root
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	out, err := cmd.Output()
 	if err != nil {
-		return Fingerprint{}, fmt.Errorf("experiment: fingerprint: go list -deps %s: %v: %s", FingerprintRoot, err, stderr.String())
+		return Fingerprint{}, fmt.Errorf("experiment: fingerprint: go list -deps %s: %v: %s", pkg, err, stderr.String())
 	}
 	var files []string
 	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
@@ -145,6 +198,9 @@ func computeCodeFingerprint() (Fingerprint, error) {
 		fmt.Fprintf(h, "%s %x\n", rel, sum)
 	}
 	fp := Fingerprint{Code: hex.EncodeToString(h.Sum(nil))[:16], Files: len(files)}
+	if pkg != FingerprintRoot {
+		fp.Root = pkg
+	}
 	// Dirty: any of those files differs from HEAD (git unavailable: not known to be clean, so dirty).
 	st := exec.Command("git", append([]string{"status", "--porcelain", "--untracked-files=all", "--"}, files...)...)
 	st.Dir = root
@@ -193,12 +249,15 @@ type Staleness struct {
 func (s Staleness) Stale() bool { return len(s.Reasons) > 0 }
 
 // CheckFingerprint compares a record's provenance with the current fingerprint: the reasons it is
-// stale (none when current).
+// stale (none when current). current must be rooted where the record's fingerprint is (see
+// CodeFingerprintAt, FingerprintRootOf); a fingerprint of another root is a reason too.
 func CheckFingerprint(p Provenance, current Fingerprint) []string {
 	var why []string
 	switch {
 	case p.Fingerprint == nil:
 		why = append(why, "no code fingerprint (written before records had one)")
+	case p.Fingerprint.Root != current.Root:
+		why = append(why, fmt.Sprintf("fingerprinted at %s, compared with the code of %s", rootName(p.Fingerprint.Root), rootName(current.Root)))
 	default:
 		if p.Fingerprint.Code != current.Code {
 			why = append(why, fmt.Sprintf("code changed since (%s there, %s now)", p.Fingerprint.Code, current.Code))
@@ -211,6 +270,14 @@ func CheckFingerprint(p Provenance, current Fingerprint) []string {
 		}
 	}
 	return why
+}
+
+// rootName is a fingerprint's Root as messages name it ("" is FingerprintRoot).
+func rootName(root string) string {
+	if root == "" {
+		return FingerprintRoot
+	}
+	return root
 }
 
 // keepStale is the stale-record policy for a budget (see StaleEnv).
@@ -234,17 +301,17 @@ type provenanceOnly struct {
 	Provenance Provenance `json:"provenance"`
 }
 
-// StaleRecords checks every record under resultsDir (<kind>/<name>.json) against the current code and
-// the backend line's family, and returns the stale ones (each with its reasons) and the number checked.
-// A record that cannot be decoded is an error naming its file.
+// StaleRecords checks every record under resultsDir (<kind>/<name>.json) against the current code (at
+// the root its fingerprint names: FingerprintRootOf) and the backend line's family, and returns the stale
+// ones (each with its reasons) and the number checked. A record that cannot be decoded is an error naming
+// its file; a record rooted at a package that cannot be fingerprinted now (it was removed) is stale.
 func StaleRecords(resultsDir, backendLine string) ([]Staleness, int, error) {
-	current, err := CodeFingerprint(backendLine)
-	if err != nil {
+	if _, err := CodeFingerprint(backendLine); err != nil {
 		return nil, 0, err
 	}
 	var stale []Staleness
 	n := 0
-	err = filepath.WalkDir(resultsDir, func(path string, d fs.DirEntry, err error) error {
+	err := filepath.WalkDir(resultsDir, func(path string, d fs.DirEntry, err error) error {
 		if err != nil || d.IsDir() || filepath.Ext(path) != ".json" || strings.HasPrefix(d.Name(), ".") {
 			return err
 		}
@@ -257,6 +324,12 @@ func StaleRecords(resultsDir, backendLine string) ([]Staleness, int, error) {
 			return fmt.Errorf("experiment: %s: %w", path, err)
 		}
 		n++
+		current, err := CodeFingerprintAt(FingerprintRootOf(rec.Provenance), backendLine)
+		if err != nil {
+			stale = append(stale, Staleness{Path: path, Kind: rec.Kind, Name: rec.Name,
+				Reasons: []string{fmt.Sprintf("its code cannot be fingerprinted now (%v)", err)}})
+			return nil
+		}
 		if why := CheckFingerprint(rec.Provenance, current); len(why) > 0 {
 			stale = append(stale, Staleness{Path: path, Kind: rec.Kind, Name: rec.Name, Reasons: why})
 		}
@@ -268,15 +341,26 @@ func StaleRecords(resultsDir, backendLine string) ([]Staleness, int, error) {
 	return stale, n, err
 }
 
-// useStored decides whether a stored record is used instead of computing it again: yes when it was made
-// with the same configuration (sameConfig) and its code fingerprint is current; when not, yes with
+// MarkStale sets rec.Stale from its code fingerprint at its own root, as the readers of package
+// experiment do for the renderers (the backend family is not compared); for the readers of the analyses
+// in packages of their own.
+func MarkStale(rec *Record) { markStale(rec) }
+
+// UseStored decides whether a stored record is used instead of computing it again, for the analyses
+// outside this package (the load-or-compute of every record kind): yes when it was made with the same
+// configuration (sameConfig) and its code fingerprint, at its own root, is current; when not, yes with
 // rec.Stale set to the reasons under the "keep" policy of StaleEnv for the budget, no under "recompute".
+func UseStored(rec *Record, sameConfig bool, budget, backendLine string) (bool, error) {
+	return useStored(rec, sameConfig, budget, backendLine)
+}
+
+// useStored is UseStored.
 func useStored(rec *Record, sameConfig bool, budget, backendLine string) (bool, error) {
 	var why []string
 	if !sameConfig {
 		why = append(why, "its configuration differs from the current "+budget+" budget's")
 	}
-	if current, err := CodeFingerprint(backendLine); err == nil {
+	if current, err := CodeFingerprintAt(FingerprintRootOf(rec.Provenance), backendLine); err == nil {
 		// Computed from uncommitted code that is the current code: reproducible here, so usable (the stale
 		// listing still reports it, since it may not be committed).
 		p := rec.Provenance

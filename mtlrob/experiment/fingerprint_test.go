@@ -1,6 +1,7 @@
 package experiment
 
 import (
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
@@ -126,5 +127,74 @@ func TestProvenanceDirtyAgreesWithFingerprint(t *testing.T) {
 	}
 	if got := strings.HasSuffix(p.GitRevision, "+dirty"); got != p.Fingerprint.Dirty {
 		t.Errorf("git_revision %q but fingerprint.dirty = %v", p.GitRevision, p.Fingerprint.Dirty)
+	}
+}
+
+// A record can carry a fingerprint rooted at another package of the module (an analysis in a package of
+// its own): it covers that package's dependencies, is compared with the code of its own root, and the
+// default root's fingerprint keeps its JSON (no "root") and its value.
+func TestFingerprintRoots(t *testing.T) {
+	const other = "github.com/mtlrob/mtlrob/mtlrob/figure" // imports experiment, so it hashes more files
+	def, err := CodeFingerprint("go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	same, err := CodeFingerprintAt("", "go")
+	if err != nil || same != def {
+		t.Fatalf("CodeFingerprintAt(\"\") = %+v, %v; want CodeFingerprint's %+v", same, err, def)
+	}
+	at, err := CodeFingerprintAt(other, "go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if def.Root != "" || at.Root != other {
+		t.Fatalf("roots %q and %q: want empty for the default and %q", def.Root, at.Root, other)
+	}
+	if at.Files <= def.Files || at.Code == def.Code {
+		t.Fatalf("fingerprint at %s: %d files, code %s; want more files than experiment's %d and another code than %s",
+			other, at.Files, at.Code, def.Files, def.Code)
+	}
+	if data, err := json.Marshal(def); err != nil || strings.Contains(string(data), "root") {
+		t.Fatalf("default fingerprint JSON %s (%v): want no root field", data, err)
+	}
+	if _, err := CodeFingerprintAt("fmt", "go"); err == nil {
+		t.Error("a root outside the module was accepted")
+	}
+	if got := FingerprintRootOf(Provenance{}); got != FingerprintRoot {
+		t.Errorf("root of a provenance without fingerprint = %q", got)
+	}
+	if p := NewProvenanceAt(other, 1, "go"); p.Fingerprint == nil || p.Fingerprint.Code != at.Code || FingerprintRootOf(p) != other {
+		t.Errorf("NewProvenanceAt: fingerprint %+v, want %+v", p.Fingerprint, at)
+	}
+
+	dir := t.TempDir()
+	clean := func(fp Fingerprint) *Fingerprint { fp.Dirty = false; return &fp }
+	wrongRoot := *clean(def)
+	wrongRoot.Root = other // the default root's code under another root's name
+	for name, fp := range map[string]*Fingerprint{"default": clean(def), "other": clean(at), "wrong-root": &wrongRoot} {
+		rec := &Record{Kind: "model", Name: name, Provenance: Provenance{Fingerprint: fp}, Results: map[string]any{}}
+		if err := WriteJSON(RecordPath(dir, rec), rec); err != nil {
+			t.Fatal(err)
+		}
+	}
+	stale, n, err := StaleRecords(dir, "go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n != 3 || len(stale) != 1 || stale[0].Name != "wrong-root" || !strings.Contains(stale[0].Reasons[0], "code changed") {
+		t.Fatalf("stale %+v of %d: want only wrong-root, for its code, of 3", stale, n)
+	}
+	t.Setenv(StaleEnv, "recompute")
+	for _, tc := range []struct {
+		fp   *Fingerprint
+		want bool
+	}{{clean(def), true}, {clean(at), true}, {&wrongRoot, false}} {
+		rec := &Record{Provenance: Provenance{Fingerprint: tc.fp}}
+		if use, err := UseStored(rec, true, "quick", "go"); err != nil || use != tc.want {
+			t.Errorf("UseStored of a record rooted at %q with code %s: %v, %v; want %v", tc.fp.Root, tc.fp.Code, use, err, tc.want)
+		}
+	}
+	if why := CheckFingerprint(Provenance{Fingerprint: clean(at)}, def); len(why) != 1 || !strings.Contains(why[0], "fingerprinted at "+other) {
+		t.Errorf("a fingerprint compared with another root's: reasons %q", why)
 	}
 }

@@ -58,10 +58,10 @@ func readKind(resultsDir, kind string, zero func() (any, any)) ([]*Record, error
 	return recs, nil
 }
 
-// markStale sets rec.Stale from its code fingerprint (the backend family is not compared when
+// markStale sets rec.Stale from its code fingerprint, at its own root (the backend family is not compared when
 // rendering: that is the stale listing's business). Outside the repository nothing is marked.
 func markStale(rec *Record) {
-	current, err := CodeFingerprint("")
+	current, err := CodeFingerprintAt(FingerprintRootOf(rec.Provenance), "")
 	if err != nil {
 		return
 	}

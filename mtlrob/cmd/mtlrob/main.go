@@ -6,6 +6,8 @@
 //	mtlrob grid [flags]                 train and evaluate the paper grid, one record per cell
 //	mtlrob eval [flags]                 evaluate one model (trains it first when needed)
 //	mtlrob tables [flags]               render tables from the records
+//	mtlrob search [flags]               search self-defined auxiliary tasks (003 RQ4)
+//	mtlrob transfer [flags]             transfer of adversarial examples between models (004 §5)
 //	mtlrob stale [flags]                list the records the current code would compute differently; exit 1 if any
 //
 // Run "mtlrob <command> -h" for the flags of a command. Errors are one line on stderr and exit status 1
@@ -62,6 +64,7 @@ var commands = []struct {
 	{"eval", "evaluate one model: robustness (with rejection) or the attack-direction comparison", runEval},
 	{"tables", "render the Markdown and CSV tables from the records", runTables},
 	{"search", "search self-defined auxiliary tasks (003 RQ4): candidate maps, their proxies, PGD-AT of the best; writes its record", runSearch},
+	{"transfer", "transferability (004 §5): attacks crafted on each model, evaluated on the others; writes its record, tables and figure", runTransfer},
 	{"stale", "list the stale records (code, backend or dirty tree); exit status 1 when there is one", runStale},
 }
 
@@ -510,7 +513,7 @@ func runTables(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	fmt.Fprint(stdout, md)
-	return nil
+	return renderTransferTables(resultsDir(*out), filepath.Join(*out, "tables"), stdout)
 }
 
 // errStale is the error of a stale listing that found stale records.

@@ -1,0 +1,118 @@
+package main
+
+import (
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/mtlrob/mtlrob/mtlrob/arch"
+	"github.com/mtlrob/mtlrob/mtlrob/experiment"
+	"github.com/mtlrob/mtlrob/mtlrob/figure"
+	"github.com/mtlrob/mtlrob/mtlrob/transfer"
+)
+
+// runTransfer is `mtlrob transfer`: the transferability experiment (transfer.LoadOrRun, 004 §5) of the
+// default models of a dataset, architecture, budget and seed. It writes the record under
+// <out>/results/transfer/, the tables to <out>/tables/transfer_<name>.md (and stdout) and the figure
+// <out>/transfer_<name>.{png,svg}.
+func runTransfer(args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("transfer", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	dataset := fs.String("dataset", "fashion-mnist", "dataset registry name")
+	archName := fs.String("arch", "smallcnn", "architecture of every model: "+strings.Join(arch.Names(), ", "))
+	budget := fs.String("budget", "", "budget preset: quick, standard or paper (default $"+experiment.BudgetEnv+", else standard)")
+	seed := fs.Int64("seed", 1, "seed of every model and of the attacks' random starts")
+	out := fs.String("out", "figures", "figures directory: the record goes to <out>/results/transfer/, tables to <out>/tables/, the figure to <out>/")
+	quiet := fs.Bool("quiet", false, "no progress bars")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	b, err := experiment.BudgetByName(*budget)
+	if err != nil {
+		return fmt.Errorf("%w: -budget: %v", errUsage, err)
+	}
+	if _, err := experiment.Tasks(*dataset, nil); err != nil {
+		return fmt.Errorf("%w: -dataset: %v", errUsage, err)
+	}
+	if _, err := arch.ByName(*archName, []string{"main"}, []int{10}, [3]int{28, 28, 1}); err != nil {
+		return fmt.Errorf("%w: -arch: %v", errUsage, err)
+	}
+	spec, err := transfer.DefaultSpec(*dataset, *archName, b, *seed)
+	if err == nil {
+		err = spec.Validate()
+	}
+	if err != nil {
+		return fmt.Errorf("%w: %v", errUsage, err)
+	}
+	tables := filepath.Join(*out, "tables")
+	if err := checkOutputs(*out, resultsDir(*out), tables); err != nil {
+		return err
+	}
+	if err := experiment.CheckRecords(resultsDir(*out)); err != nil {
+		return err
+	}
+	if _, err := transfer.ReadAll(resultsDir(*out)); err != nil { // strictly: unknown fields, ranges
+		return fmt.Errorf("unreadable record: %w (fix or remove the file; nothing was computed)", err)
+	}
+	if err := experiment.CheckData(*dataset, b, *seed); err != nil {
+		return err
+	}
+	e, stop, err := interruptibleEnv(*out, *quiet, stdout, stderr)
+	if err != nil {
+		return err
+	}
+	defer stop()
+	rec, err := transfer.LoadOrRun(e, spec)
+	if err != nil {
+		return interruptedCell(err, "transfer", args)
+	}
+	md, mdPath, err := writeTransferTables(rec, tables)
+	if err != nil {
+		return err
+	}
+	fig, err := figure.TransferHeatmaps(fmt.Sprintf("Transfer of adversarial examples: %s, %s, %s budget, seed %d (main-task accuracy, %%, of the target (column) on images crafted on the source (row))",
+		*dataset, *archName, b.Name, *seed), rec)
+	if err != nil {
+		return err
+	}
+	paths, err := fig.Save(*out, spec.FigureName())
+	if err != nil {
+		return err
+	}
+	fmt.Fprint(stdout, md)
+	fmt.Fprintf(stdout, "record: %s (%.0f s)\ntables: %s\nfigure: %s\n", transfer.Path(e.ResultsDir, spec), rec.Seconds, mdPath, strings.Join(paths, ", "))
+	return nil
+}
+
+// writeTransferTables writes the tables of a transfer record to dir/transfer_<name>.md and returns their
+// Markdown and the file's path.
+func writeTransferTables(rec *experiment.Record, dir string) (md, path string, err error) {
+	if md, err = transfer.Markdown(rec); err != nil {
+		return "", "", err
+	}
+	path = filepath.Join(dir, transfer.Kind+"_"+rec.Name+".md")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return "", "", err
+	}
+	return md, path, os.WriteFile(path, []byte(md), 0o644)
+}
+
+// renderTransferTables is the transfer part of `mtlrob tables`: every transfer record under resultsDir
+// rendered to outDir (writeTransferTables) and to w.
+func renderTransferTables(resultsDir, outDir string, w io.Writer) error {
+	recs, err := transfer.ReadAll(resultsDir)
+	if err != nil {
+		return err
+	}
+	for _, rec := range recs {
+		md, _, err := writeTransferTables(rec, outDir)
+		if err != nil {
+			return err
+		}
+		fmt.Fprint(w, md)
+	}
+	return nil
+}
