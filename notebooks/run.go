@@ -230,6 +230,7 @@ var Figures = map[string][]string{
 	"05_attack_directions.ipynb": {
 		"arp_eps_fashion-mnist_smallcnn_main+category+region_{budget}_seed1",
 		"task_arp_fashion-mnist_smallcnn_main+category+region_{budget}_seed1",
+		"transfer_fashion-mnist_smallcnn_{budget}_seed1",
 	},
 	"06_vulnerability.ipynb": {
 		"vulnerability_fashion-mnist_smallcnn_main+category+region_{budget}_seed1",
