@@ -583,6 +583,7 @@ func DirectionComparisonTable(title string, cmp []DirectionComparison) (*metric.
 		}
 	}
 	t.Notes = append(t.Notes, "ARP(DGBA) - ARP(direction) in points, positive when DGBA is the stronger attack; [lo, hi]: 95% percentile interval "+
-		"and p: two-sided p-value of the paired bootstrap over test images (the clean and both attacked outcomes of an image resampled together).")
+		"and p: two-sided p-value of the paired bootstrap over test images (the clean and both attacked outcomes of an image resampled together; "+
+		"p is floored at 1/resamples, so the smallest value shown is at most that).")
 	return t, nil
 }
