@@ -7,18 +7,13 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/gomlx/compute"
-	"github.com/gomlx/gomlx/core/tensors"
-	"github.com/mtlrob/mtlrob/datasets"
-	"github.com/mtlrob/mtlrob/mtlrob/attack"
-	"github.com/mtlrob/mtlrob/mtlrob/experiment"
-	"github.com/mtlrob/mtlrob/mtlrob/reject"
 	"gonum.org/v1/plot/vg"
 )
 
 // AdversarialExamples is what one model does with a few images and their adversarial versions under
 // one attack: the images (HWC float32 in [0,1], as in datasets.Dataset) with their true classes,
-// and the model's main-task predictions on both.
+// and the model's main-task predictions on both. Package advexamples computes them and keeps them as
+// records (advexamples.LoadOrCraft), so that AdversarialGrid draws from records only.
 type AdversarialExamples struct {
 	Name                    string // the model, as the figure's rows name it, e.g. "natural" or "PGD-AT"
 	Attack                  string // the attack, e.g. attack.PGD.Name()
@@ -26,82 +21,6 @@ type AdversarialExamples struct {
 	Clean, Adversarial      [][]float32
 	Labels                  []string // true class of each image
 	CleanPred, AdvPred      []string // main-task predictions on the clean and the adversarial image
-}
-
-// AttackExamples runs atk against victim on n images of m's test subset, the first image of each of
-// the first n classes (so that the row shows n different classes; n is at most the number of
-// classes), and returns them with the main head's predictions, named name. The attack's random
-// start uses seed. It compiles the attack once for the batch of n images.
-func AttackExamples(backend compute.Backend, m *experiment.Model, atk attack.Attack, victim attack.Victim, n int, seed int64, name string) (AdversarialExamples, error) {
-	ds := m.Test
-	idx, err := firstOfEachClass(ds, n)
-	if err != nil {
-		return AdversarialExamples{}, err
-	}
-	sub, err := ds.Subset(idx)
-	if err != nil {
-		return AdversarialExamples{}, err
-	}
-	labels, err := m.Tasks.Labels(sub.Labels)
-	if err != nil {
-		return AdversarialExamples{}, err
-	}
-	runner, err := attack.NewRunner(backend, m.Store, victim, atk)
-	if err != nil {
-		return AdversarialExamples{}, err
-	}
-	runner.Seed = seed
-	x := tensors.FromFlatDataAndDimensions(slices.Clone(sub.Images), n, sub.Height, sub.Width, sub.Channels)
-	ls := make([]*tensors.Tensor, len(labels))
-	for t, l := range labels {
-		ls[t] = tensors.FromFlatDataAndDimensions(slices.Clone(l), n)
-	}
-	out, err := runner.Run(x, ls)
-	if err != nil {
-		return AdversarialExamples{}, fmt.Errorf("figure: attacking %s: %w", name, err)
-	}
-	adv := tensors.MustCopyFlatData[float32](out)
-	out.FinalizeAll()
-	clean, err := reject.Predict(backend, m.Store, m.Net, sub.Images, n, sub.Height, sub.Width, sub.Channels, n)
-	if err != nil {
-		return AdversarialExamples{}, err
-	}
-	advPred, err := reject.Predict(backend, m.Store, m.Net, adv, n, sub.Height, sub.Width, sub.Channels, n)
-	if err != nil {
-		return AdversarialExamples{}, err
-	}
-	ex := AdversarialExamples{Name: name, Attack: atk.Name(), Height: sub.Height, Width: sub.Width, Channels: sub.Channels}
-	size := sub.ImageSize()
-	for i := range n {
-		ex.Clean = append(ex.Clean, sub.Image(i))
-		ex.Adversarial = append(ex.Adversarial, adv[i*size:(i+1)*size])
-		ex.Labels = append(ex.Labels, sub.ClassNames[sub.Labels[i]])
-		ex.CleanPred = append(ex.CleanPred, sub.ClassNames[clean[0][i]])
-		ex.AdvPred = append(ex.AdvPred, sub.ClassNames[advPred[0][i]])
-	}
-	return ex, nil
-}
-
-// firstOfEachClass returns the index of the first example of each of the classes 0..n-1.
-func firstOfEachClass(ds *datasets.Dataset, n int) ([]int, error) {
-	if n <= 0 || n > ds.NumClasses() {
-		return nil, fmt.Errorf("figure: %d examples: want 1 to %d, one per class", n, ds.NumClasses())
-	}
-	idx := make([]int, n)
-	for i := range idx {
-		idx[i] = -1
-	}
-	for i, y := range ds.Labels {
-		if int(y) < n && idx[y] < 0 {
-			idx[y] = i
-		}
-	}
-	for y, i := range idx {
-		if i < 0 {
-			return nil, fmt.Errorf("figure: %s/%s has no example of class %q", ds.Name, ds.Split, ds.ClassNames[y])
-		}
-	}
-	return idx, nil
 }
 
 // AdversarialGrid draws adversarial examples as an image grid (ImageGrid), one column per image: a
