@@ -29,6 +29,8 @@ import (
 	"github.com/mtlrob/mtlrob/mtlrob/experiment"
 	"github.com/mtlrob/mtlrob/mtlrob/figure"
 	"github.com/mtlrob/mtlrob/mtlrob/shard"
+	"github.com/mtlrob/mtlrob/mtlrob/training"
+	"github.com/mtlrob/mtlrob/mtlrob/transfer"
 	"github.com/mtlrob/mtlrob/xla"
 )
 
@@ -350,6 +352,7 @@ func runGrid(args []string, stdout, stderr io.Writer) error {
 		return fmt.Errorf("%w: %v", errUsage, err)
 	}
 	var all []experiment.Cell
+	var transferSpec *transfer.Spec // the paper grid's transfer analysis, nil for other grids
 	switch *grid {
 	case "paper":
 		if _, err := arch.ByName(*archFlag, []string{"main"}, []int{10}, [3]int{28, 28, 1}); err != nil {
@@ -359,6 +362,13 @@ func runGrid(args []string, stdout, stderr io.Writer) error {
 		for i := range all {
 			all[i].Model.Arch = *archFlag
 		}
+		// After its cells, the paper grid transfers adversarial examples between its Fashion-MNIST models
+		// (004 §5, package transfer), in the last shard.
+		ts, err := transfer.DefaultSpec("fashion-mnist", *archFlag, b, *seed)
+		if err != nil {
+			return err
+		}
+		transferSpec = &ts
 	case "headline":
 		var ss []int64
 		for _, f := range strings.Split(*seeds, ",") {
@@ -372,17 +382,26 @@ func runGrid(args []string, stdout, stderr io.Writer) error {
 	default:
 		return fmt.Errorf("%w: -grid %q: want paper or headline", errUsage, *grid)
 	}
+	if transferSpec != nil && *only != "" && !strings.Contains(transfer.Kind+" "+transferSpec.Name(), *only) {
+		transferSpec = nil // -only selects some of the cells, not the transfer analysis
+	}
 	selected, err := experiment.SelectCells(all, *only)
-	if err != nil {
+	if err != nil && transferSpec == nil {
 		return fmt.Errorf("%w: %v", errUsage, err)
 	}
 	cells := shardCells(selected, spec)
+	if transferSpec != nil && !spec.Whole() && spec.Index != spec.Count-1 {
+		transferSpec = nil // the last shard runs it
+	}
 	if !spec.Whole() {
 		fmt.Fprintf(stdout, "shard %s (%s): %d of the %d cells\n", spec, spec.Source, len(cells), len(selected))
 	}
 	if *list {
 		for i, c := range cells {
 			fmt.Fprintf(stdout, "%2d %-10s %s\n", i+1, c.Analysis, c.Model.Name())
+		}
+		if transferSpec != nil {
+			fmt.Fprintf(stdout, "%2d %-10s %s\n", len(cells)+1, transfer.Kind, transferSpec.Name())
 		}
 		return nil
 	}
@@ -395,7 +414,7 @@ func runGrid(args []string, stdout, stderr io.Writer) error {
 	if err := checkCellData(cells); err != nil {
 		return err
 	}
-	if len(cells) == 0 {
+	if len(cells) == 0 && transferSpec == nil {
 		return nil // a shard beyond the grid's models
 	}
 	e, stop, err := interruptibleEnv(*out, *quiet, stdout, stderr)
@@ -403,8 +422,17 @@ func runGrid(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	defer stop()
-	if err := runShard(e, cells, selected, *steal, spec, filepath.Join(*out, "tables"), stdout); err != nil {
-		return interruptedCell(err, "grid", args)
+	if len(cells) > 0 {
+		if err := runShard(e, cells, selected, *steal, spec, filepath.Join(*out, "tables"), stdout); err != nil {
+			return interruptedCell(err, "grid", args)
+		}
+	}
+	if transferSpec != nil {
+		claims := &shard.Claimer{Dir: claimsDir(e.ResultsDir), Steal: *steal, Shard: spec.String()}
+		if _, err := shard.Run([]shard.Job{transferJob(e, *transferSpec, *out)}, shard.Options{Claims: claims, Log: stdout, Context: e.Context,
+			Later: func(err error) bool { return errors.Is(err, training.ErrLocked) }}); err != nil {
+			return interruptedCell(err, "grid", args)
+		}
 	}
 	return nil
 }

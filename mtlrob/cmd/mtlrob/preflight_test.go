@@ -109,13 +109,42 @@ func TestGridArch(t *testing.T) {
 			t.Fatalf("%v: %v", tc.args, err)
 		}
 		lines := strings.Split(strings.TrimSpace(stdout.String()), "\n")
-		if len(lines) != 16 {
-			t.Errorf("%v: %d cells, want the paper grid's 16", tc.args, len(lines))
+		if len(lines) != 17 || !strings.Contains(lines[16], "transfer") {
+			t.Errorf("%v: %d lines, want the paper grid's 16 cells and its transfer analysis last:\n%s", tc.args, len(lines), stdout.String())
 		}
 		for _, l := range lines {
 			if !strings.Contains(l, tc.want) {
 				t.Errorf("%v: cell %q lacks %q", tc.args, l, tc.want)
 			}
+		}
+	}
+	// -only may select the transfer analysis alone; the shards leave it to the last one.
+	for _, tc := range []struct {
+		args []string
+		want []string
+	}{
+		{[]string{"-only", "transfer"}, []string{"1 transfer   fashion-mnist_smallcnn_quick_seed1"}},
+		{[]string{"-only", "mnist_smallcnn_main_natural"}, []string{"1 robustness fashion-mnist_smallcnn_main_natural_quick_seed1",
+			" 2 robustness mnist_smallcnn_main_natural_quick_seed1"}},
+	} {
+		var stdout, stderr bytes.Buffer
+		if err := run(append([]string{"grid", "-budget", "quick", "-list"}, tc.args...), &stdout, &stderr); err != nil {
+			t.Fatalf("%v: %v", tc.args, err)
+		}
+		if got := strings.Split(strings.TrimSpace(stdout.String()), "\n"); strings.Join(got, "|") != strings.Join(tc.want, "|") {
+			t.Errorf("%v: listed %q, want %q", tc.args, got, tc.want)
+		}
+	}
+	for _, tc := range []struct {
+		shard    string
+		transfer bool
+	}{{"0/2", false}, {"1/2", true}} {
+		var stdout, stderr bytes.Buffer
+		if err := run([]string{"grid", "-budget", "quick", "-list", "-shard", tc.shard}, &stdout, &stderr); err != nil {
+			t.Fatal(err)
+		}
+		if got := strings.Contains(stdout.String(), "transfer "); got != tc.transfer {
+			t.Errorf("shard %s lists the transfer analysis: %v, want %v", tc.shard, got, tc.transfer)
 		}
 	}
 	var stdout, stderr bytes.Buffer

@@ -11,6 +11,7 @@ import (
 	"github.com/mtlrob/mtlrob/mtlrob/arch"
 	"github.com/mtlrob/mtlrob/mtlrob/experiment"
 	"github.com/mtlrob/mtlrob/mtlrob/figure"
+	"github.com/mtlrob/mtlrob/mtlrob/shard"
 	"github.com/mtlrob/mtlrob/mtlrob/transfer"
 )
 
@@ -73,18 +74,47 @@ func runTransfer(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	fig, err := figure.TransferHeatmaps(fmt.Sprintf("Transfer of adversarial examples: %s, %s, %s budget, seed %d (main-task accuracy, %%, of the target (column) on images crafted on the source (row))",
-		*dataset, *archName, b.Name, *seed), rec)
-	if err != nil {
-		return err
-	}
-	paths, err := fig.Save(*out, spec.FigureName())
+	paths, err := saveTransferFigure(rec, spec, *out)
 	if err != nil {
 		return err
 	}
 	fmt.Fprint(stdout, md)
 	fmt.Fprintf(stdout, "record: %s (%.0f s)\ntables: %s\nfigure: %s\n", transfer.Path(e.ResultsDir, spec), rec.Seconds, mdPath, strings.Join(paths, ", "))
 	return nil
+}
+
+// saveTransferFigure draws a transfer record (figure.TransferHeatmaps) into out as
+// transfer_<name>.png and .svg and returns the paths.
+func saveTransferFigure(rec *experiment.Record, spec transfer.Spec, out string) ([]string, error) {
+	fig, err := figure.TransferHeatmaps(fmt.Sprintf("Transfer of adversarial examples: %s, %s, %s budget, seed %d (main-task accuracy, %%, of the target (column) on images crafted on the source (row))",
+		spec.Dataset, spec.Arch, spec.Budget.Name, spec.Seed), rec)
+	if err != nil {
+		return nil, err
+	}
+	return fig.Save(out, spec.FigureName())
+}
+
+// transferJob is the paper grid's transfer analysis as a shard job: claimed as transfer/<name>, done when
+// its record is on file; running it loads or trains its models (the grid's cells train them first) and
+// writes the record, its tables under out/tables and its figure under out.
+func transferJob(e experiment.Env, spec transfer.Spec, out string) shard.Job {
+	path := transfer.Path(e.ResultsDir, spec)
+	return shard.Job{
+		Key:   transfer.Kind + "/" + spec.Name(),
+		Label: transfer.Kind + " " + spec.Name(),
+		Done:  func() bool { _, err := os.Stat(path); return err == nil },
+		Run: func() error {
+			rec, err := transfer.LoadOrRun(e, spec)
+			if err != nil {
+				return err
+			}
+			if _, _, err := writeTransferTables(rec, filepath.Join(out, "tables")); err != nil {
+				return err
+			}
+			_, err = saveTransferFigure(rec, spec, out)
+			return err
+		},
+	}
 }
 
 // writeTransferTables writes the tables of a transfer record to dir/transfer_<name>.md and returns their
