@@ -107,6 +107,24 @@ func TestHeadlineMarkdownDatasets(t *testing.T) {
 	if _, err := HeadlineMarkdown(mnist[2:], nil, "standard"); err != nil {
 		t.Errorf("MNIST records alone: %v", err)
 	}
+	// The direction question is the Fashion-MNIST small CNN's: an MNIST direction record, at its own eps
+	// scale, adds no column (it once added empty "+NaN" ones).
+	dirRec := func(dataset string, eps float64) *Record {
+		spec := ModelSpec{Dataset: dataset, Arch: "smallcnn", Aux: aux, Training: "natural", Budget: Budget{Name: "standard"}, Seed: 1}
+		clean := []string{"1111", "1111"}
+		res := DirectionsResults{Tasks: []string{"main", "category"}, N: 4, CleanCorrect: clean, Runs: []DirectionRun{
+			{Direction: "DGBA", Eps: eps, ARP: 50, TaskCorrect: []string{"1100", "1100"}},
+			{Direction: "Total", Eps: eps, ARP: 25, TaskCorrect: []string{"1110", "1110"}},
+		}}
+		return &Record{Kind: DirectionsKind, Name: spec.Name(), Config: spec, Results: res}
+	}
+	md, err = HeadlineMarkdown(mnist, []*Record{dirRec("fashion-mnist", 0.1), dirRec("mnist", 0.3)}, "standard")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(md, "eps 0.1") || strings.Contains(md, "eps 0.3") || strings.Contains(md, "NaN") {
+		t.Errorf("directions of Fashion-MNIST only, at eps 0.1:\n%s", md)
+	}
 }
 
 // TestPairedTable: accuracies, the paired difference and the exact McNemar p of two records on the same
