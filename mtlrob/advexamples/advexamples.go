@@ -248,15 +248,5 @@ func Path(resultsDir string, spec Spec) string {
 // Read reads a record of this kind, its Config a Spec and its Results a Results; unknown fields, a record
 // that fails validation and one of another kind are errors naming the file.
 func Read(path string) (*experiment.Record, error) {
-	var spec Spec
-	var res Results
-	rec := &experiment.Record{Config: &spec, Results: &res}
-	if err := experiment.ReadJSON(path, rec); err != nil {
-		return nil, err
-	}
-	if rec.Kind != Kind {
-		return nil, fmt.Errorf("advexamples: %s: a %q record, want %q", path, rec.Kind, Kind)
-	}
-	rec.Config, rec.Results = spec, res
-	return rec, nil
+	return experiment.ReadRecord[Spec, Results](path, Kind)
 }

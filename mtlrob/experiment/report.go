@@ -58,6 +58,23 @@ func readKind(resultsDir, kind string, zero func() (any, any)) ([]*Record, error
 	return recs, nil
 }
 
+// ReadRecord reads the record of kind at path, its Config a C and its Results an R (held as values, as the
+// LoadOr functions return them), for the analyses in packages of their own; unknown fields, a record that
+// fails ValidateRecord and a record of another kind are errors naming the file.
+func ReadRecord[C, R any](path, kind string) (*Record, error) {
+	var cfg C
+	var res R
+	rec := &Record{Config: &cfg, Results: &res}
+	if err := ReadJSON(path, rec); err != nil {
+		return nil, err
+	}
+	if rec.Kind != kind {
+		return nil, fmt.Errorf("experiment: %s: a %q record, want %q", path, rec.Kind, kind)
+	}
+	rec.Config, rec.Results = cfg, res
+	return rec, nil
+}
+
 // markStale sets rec.Stale from its code fingerprint, at its own root (the backend family is not compared when
 // rendering: that is the stale listing's business). Outside the repository nothing is marked.
 func markStale(rec *Record) {
