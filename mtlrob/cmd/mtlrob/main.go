@@ -405,13 +405,7 @@ func runGrid(args []string, stdout, stderr io.Writer) error {
 		}
 		return nil
 	}
-	if err := checkOutputs(*out, resultsDir(*out), filepath.Join(*out, "tables")); err != nil {
-		return err
-	}
-	if err := experiment.CheckRecords(resultsDir(*out)); err != nil {
-		return err
-	}
-	if err := checkCellData(cells); err != nil {
+	if err := checkInputs(*out, []string{resultsDir(*out), filepath.Join(*out, "tables")}, cellData(cells)); err != nil {
 		return err
 	}
 	if len(cells) == 0 && transferSpec == nil {
@@ -483,16 +477,7 @@ func runEval(args []string, stdout, stderr io.Writer) error {
 	if analyses := append(slices.Clone(experiment.Analyses), vulnerabilityAnalysis); !contains(analyses, *analysis) {
 		return fmt.Errorf("%w: -analysis %q: want one of %v", errUsage, *analysis, analyses)
 	}
-	if err := checkOutputs(*out, resultsDir(*out)); err != nil {
-		return err
-	}
-	if err := experiment.CheckRecords(resultsDir(*out)); err != nil {
-		return err
-	}
-	if err := checkCellData([]experiment.Cell{cell}); err != nil {
-		return err
-	}
-	e, stop, err := interruptibleEnv(*out, *quiet, stdout, stderr)
+	e, stop, err := preparedEnv(*out, []string{resultsDir(*out)}, cellData([]experiment.Cell{cell}), *quiet, stdout, stderr)
 	if err != nil {
 		return err
 	}

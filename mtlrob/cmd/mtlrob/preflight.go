@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"io"
 	"maps"
 	"path/filepath"
 	"slices"
@@ -23,32 +24,59 @@ func checkOutputs(out string, dirs ...string) error {
 	return nil
 }
 
-// checkCount refuses a count flag below 1, as a usage error naming the flag and the accepted range.
-func checkCount(flagName string, v int) error {
-	if v < 1 {
-		return fmt.Errorf("%w: -%s %d: want a whole number >= 1", errUsage, flagName, v)
+// checkInputs checks, before any long work, what a command that computes records needs: files can be
+// written in dirs (checkOutputs), every record under <out>/results reads (experiment.CheckRecords), and
+// the train and test splits of each data key are sound (experiment.CheckData), so that an empty or
+// wrongly shaped split stops a grid before its first cell rather than at a cell's first evaluation.
+func checkInputs(out string, dirs []string, data []dataKey) error {
+	if err := checkOutputs(out, dirs...); err != nil {
+		return err
 	}
-	return nil
-}
-
-// checkCellData checks the train and test splits of every distinct dataset, budget and seed among
-// cells (see experiment.CheckData), so that an empty or wrongly shaped split stops a grid before its
-// first cell rather than at a cell's first evaluation.
-func checkCellData(cells []experiment.Cell) error {
-	type key struct {
-		dataset, budget string
-		seed            int64
+	if err := experiment.CheckRecords(resultsDir(out)); err != nil {
+		return err
 	}
-	seen := map[key]bool{}
-	for _, c := range cells {
-		k := key{c.Model.Dataset, c.Model.Budget.Name, c.Model.Seed}
+	seen := map[dataKey]bool{}
+	for _, k := range data {
 		if seen[k] {
 			continue
 		}
 		seen[k] = true
-		if err := experiment.CheckData(c.Model.Dataset, c.Model.Budget, c.Model.Seed); err != nil {
+		if err := experiment.CheckData(k.dataset, k.budget, k.seed); err != nil {
 			return err
 		}
+	}
+	return nil
+}
+
+// preparedEnv is checkInputs, then the command's interruptible environment (interruptibleEnv); call stop
+// when the command ends.
+func preparedEnv(out string, dirs []string, data []dataKey, quiet bool, stdout, stderr io.Writer) (e experiment.Env, stop func(), err error) {
+	if err := checkInputs(out, dirs, data); err != nil {
+		return e, nil, err
+	}
+	return interruptibleEnv(out, quiet, stdout, stderr)
+}
+
+// dataKey names the train and test splits a computation reads: a dataset, a budget and a seed.
+type dataKey struct {
+	dataset string
+	budget  experiment.Budget
+	seed    int64
+}
+
+// cellData is the data keys of cells.
+func cellData(cells []experiment.Cell) []dataKey {
+	keys := make([]dataKey, len(cells))
+	for i, c := range cells {
+		keys[i] = dataKey{c.Model.Dataset, c.Model.Budget, c.Model.Seed}
+	}
+	return keys
+}
+
+// checkCount refuses a count flag below 1, as a usage error naming the flag and the accepted range.
+func checkCount(flagName string, v int) error {
+	if v < 1 {
+		return fmt.Errorf("%w: -%s %d: want a whole number >= 1", errUsage, flagName, v)
 	}
 	return nil
 }

@@ -40,16 +40,7 @@ func runSearch(args []string, stdout, stderr io.Writer) error {
 	if _, err := experiment.Tasks(*dataset, nil); err != nil {
 		return fmt.Errorf("%w: -dataset: %v", errUsage, err)
 	}
-	if err := checkOutputs(*out, resultsDir(*out)); err != nil {
-		return err
-	}
-	if err := experiment.CheckRecords(resultsDir(*out)); err != nil {
-		return err
-	}
-	if err := experiment.CheckData(*dataset, b, *seed); err != nil {
-		return err
-	}
-	e, stop, err := interruptibleEnv(*out, *quiet, stdout, stderr)
+	e, stop, err := preparedEnv(*out, []string{resultsDir(*out)}, []dataKey{{*dataset, b, *seed}}, *quiet, stdout, stderr)
 	if err != nil {
 		return err
 	}

@@ -49,19 +49,10 @@ func runTransfer(args []string, stdout, stderr io.Writer) error {
 		return fmt.Errorf("%w: %v", errUsage, err)
 	}
 	tables := filepath.Join(*out, "tables")
-	if err := checkOutputs(*out, resultsDir(*out), tables); err != nil {
-		return err
-	}
-	if err := experiment.CheckRecords(resultsDir(*out)); err != nil {
-		return err
-	}
 	if _, err := transfer.ReadAll(resultsDir(*out)); err != nil { // strictly: unknown fields, ranges
 		return fmt.Errorf("unreadable record: %w (fix or remove the file; nothing was computed)", err)
 	}
-	if err := experiment.CheckData(*dataset, b, *seed); err != nil {
-		return err
-	}
-	e, stop, err := interruptibleEnv(*out, *quiet, stdout, stderr)
+	e, stop, err := preparedEnv(*out, []string{resultsDir(*out), tables}, []dataKey{{*dataset, b, *seed}}, *quiet, stdout, stderr)
 	if err != nil {
 		return err
 	}
