@@ -778,3 +778,38 @@ func PairedTable(title, labelA, labelB string, a, b *Record) (*metric.Table, err
 			"(McNemar 1947) of the two models' per-image main-task outcomes on the same images.")
 	return t, nil
 }
+
+// VulnerabilityTableWithIntervals is VulnerabilityTable with a 95% Wilson interval on every accuracy (the
+// "acc <task> (%)" columns; counts TaskAccuracy·N over the record's N test examples) and a note saying
+// so, and that the vulnerabilities themselves are point estimates (the record keeps no per-example
+// losses to resample).
+func VulnerabilityTableWithIntervals(rec *Record) (*metric.Table, error) {
+	t, err := VulnerabilityTable(rec)
+	if err != nil {
+		return nil, err
+	}
+	res, _ := As[VulnerabilityResults](rec.Results)
+	if res.N <= 0 {
+		return t, nil
+	}
+	for _, row := range t.Rows {
+		for _, task := range res.Tasks {
+			col := "acc " + task + " (%)"
+			v, err := t.At(row, col)
+			if err != nil || math.IsNaN(v) {
+				continue
+			}
+			k := v / 100 * float64(res.N)
+			if math.Abs(k-math.Round(k)) > 1e-6*float64(res.N) {
+				return nil, fmt.Errorf("experiment: record %q, %s, %s: accuracy %g%% is not a count over %d examples", rec.Name, row, col, v, res.N)
+			}
+			lo, hi := metric.Wilson(int(math.Round(k)), res.N, 0.95)
+			if err := t.SetInterval(row, col, v, 100*lo, 100*hi); err != nil {
+				return nil, err
+			}
+		}
+	}
+	t.Notes = append(t.Notes, fmt.Sprintf("[lo, hi]: 95%% Wilson score interval of the accuracy over the n = %d test examples. "+
+		"E|dL|, v and the Mao factor are point estimates: the record keeps no per-example losses to resample.", res.N))
+	return t, nil
+}

@@ -320,3 +320,35 @@ func TestARPTableIntervals(t *testing.T) {
 		t.Errorf("interval width %v on 200 images, %v on 3200: want about a quarter", w1, w16)
 	}
 }
+
+// TestVulnerabilityTableWithIntervals: every accuracy cell gets the Wilson interval of its count over the
+// record's N examples; an accuracy that is no count over N is an error.
+func TestVulnerabilityTableWithIntervals(t *testing.T) {
+	spec := ModelSpec{Dataset: "fashion-mnist", Aux: []string{"category"}, Training: "natural", Budget: Budgets["quick"], Seed: 1}
+	res := VulnerabilityResults{Tasks: []string{"main", "category"}, N: 200, CleanAccuracy: []float64{0.9, 0.995},
+		Sets: []AttackedSet{{Tasks: []int{0}, Label: "main", Vulnerability: 2, TaskAccuracy: []float64{0.1, 0.8},
+			RelativeVulnerability: []*float64{nil, nil}}}}
+	rec := &Record{Kind: VulnerabilityKind, Name: spec.Name(), Config: spec, Results: res}
+	tab, err := VulnerabilityTableWithIntervals(rec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		row, col string
+		k        int
+	}{{"clean", "acc main (%)", 180}, {"clean", "acc category (%)", 199}, {"attack on main", "acc main (%)", 20}, {"attack on main", "acc category (%)", 160}} {
+		i, j := slices.Index(tab.Rows, c.row), slices.Index(tab.Columns, c.col)
+		lo, hi := metric.Wilson(c.k, 200, 0.95)
+		if i < 0 || j < 0 || math.Abs(tab.Lo[i][j]-100*lo) > 1e-9 || math.Abs(tab.Hi[i][j]-100*hi) > 1e-9 {
+			t.Errorf("%s / %s: interval [%v, %v], want Wilson of %d/200 [%v, %v]", c.row, c.col, tab.Lo[i][j], tab.Hi[i][j], c.k, 100*lo, 100*hi)
+		}
+	}
+	if j := slices.Index(tab.Columns, "E|dL| (Def. 1)"); !math.IsNaN(tab.Lo[1][j]) {
+		t.Errorf("the vulnerability got an interval %v; it is a point estimate", tab.Lo[1][j])
+	}
+	res.Sets[0].TaskAccuracy[0] = 0.1234
+	rec.Results = res
+	if _, err := VulnerabilityTableWithIntervals(rec); err == nil || !strings.Contains(err.Error(), "not a count over 200") {
+		t.Errorf("accuracy 12.34%% over 200: error %v", err)
+	}
+}

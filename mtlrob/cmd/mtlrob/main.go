@@ -493,7 +493,7 @@ func runEval(args []string, stdout, stderr io.Writer) error {
 		return interruptedCell(err, "eval", args)
 	}
 	if *analysis == vulnerabilityAnalysis {
-		t, err := experiment.VulnerabilityTable(rec)
+		t, err := experiment.VulnerabilityTableWithIntervals(rec)
 		if err != nil {
 			return err
 		}
