@@ -93,6 +93,27 @@ func curveLine(r Series, t int, test, accuracy bool, col color.Color) (*plotter.
 	return l, pts, nil
 }
 
+// accuracyBars is the 95% Wilson interval of every test-accuracy point of head t of a curve, over the
+// point's Scores.N examples, as error bars in col; nil when the curve records no example counts.
+func accuracyBars(c training.Curve, t int, col color.Color) (*plotter.YErrorBars, error) {
+	var bars epsErrorBars
+	for i, step := range c.Step {
+		sc := c.Test[i]
+		if sc.N <= 0 {
+			return nil, nil
+		}
+		a := sc.Accuracy[t]
+		lo, hi := metric.Wilson(int(math.Round(a*float64(sc.N))), sc.N, 0.95)
+		bars = append(bars, epsErrorBar{x: float64(step), y: a, lo: lo, hi: hi})
+	}
+	eb, err := plotter.NewYErrorBars(bars)
+	if err != nil {
+		return nil, err
+	}
+	eb.Color, eb.Width, eb.CapWidth = col, vg.Points(0.8), vg.Points(3)
+	return eb, nil
+}
+
 // checkRuns rejects runs without curve points or with inconsistent ones.
 func checkRuns(title string, runs []Series) error {
 	if len(runs) == 0 {
@@ -121,7 +142,8 @@ func padAccuracy(p *plot.Plot, room float64) {
 
 // HeadComparison draws one head's learning curves across runs (001 Table 2's comparison of task
 // combinations, as curves): cross-entropy on the left and accuracy on the right against the
-// optimizer step, one colour per run, solid for the test subset and dashed for the training subset.
+// optimizer step, one colour per run, solid for the test subset (each accuracy point with its 95%
+// Wilson interval over the evaluated examples) and dashed for the training subset.
 // Runs without the head are left out; at least one must have it.
 func HeadComparison(title, head string, runs []Series) (*Figure, error) {
 	if err := checkRuns(title, runs); err != nil {
@@ -150,6 +172,13 @@ func HeadComparison(title, head string, runs []Series) (*Figure, error) {
 				panel.p.Add(l, pts)
 				if test {
 					panel.p.Legend.Add(r.Label, l, pts)
+				}
+				if test && panel.accuracy {
+					if eb, err := accuracyBars(r.Curve, t, RunColor(i)); err != nil {
+						return nil, fmt.Errorf("figure: %q: %w", title, err)
+					} else if eb != nil {
+						panel.p.Add(eb)
+					}
 				}
 			}
 		}
@@ -184,8 +213,8 @@ func addSplitKey(ps ...*plot.Plot) {
 }
 
 // HeadsComparison draws the test curves of every head across runs: one column per head (in the
-// order the runs first name them, main first), accuracy above and cross-entropy below, one colour
-// per run, the same in every panel. A head's panels hold the runs that train it.
+// order the runs first name them, main first), accuracy above (each point with its 95% Wilson
+// interval) and cross-entropy below, one colour per run, the same in every panel. A head's panels hold the runs that train it.
 func HeadsComparison(title string, runs []Series) (*Figure, error) {
 	if err := checkRuns(title, runs); err != nil {
 		return nil, err
@@ -212,6 +241,13 @@ func HeadsComparison(title string, runs []Series) (*Figure, error) {
 				}
 				panel.p.Add(l, pts)
 				panel.p.Legend.Add(r.Label, l, pts)
+				if panel.accuracy {
+					if eb, err := accuracyBars(r.Curve, t, RunColor(i)); err != nil {
+						return nil, fmt.Errorf("figure: %q: %w", title, err)
+					} else if eb != nil {
+						panel.p.Add(eb)
+					}
+				}
 			}
 		}
 		padAccuracy(acc, 0.05)

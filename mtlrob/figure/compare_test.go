@@ -1,10 +1,12 @@
 package figure
 
 import (
+	"math"
 	"strings"
 	"testing"
 
 	"github.com/mtlrob/mtlrob/mtlrob/experiment"
+	"github.com/mtlrob/mtlrob/mtlrob/metric"
 	"github.com/mtlrob/mtlrob/mtlrob/training"
 )
 
@@ -112,5 +114,29 @@ func TestNaturalSeries(t *testing.T) {
 	}
 	if _, err := NaturalSeries(&experiment.Record{Name: "raw", Results: map[string]any{}}); err == nil {
 		t.Fatal("a record read without types was accepted")
+	}
+}
+
+// TestAccuracyBars: each test-accuracy point of a curve gets the Wilson interval of its count over the
+// point's examples; a curve without example counts gets none.
+func TestAccuracyBars(t *testing.T) {
+	c := training.Curve{Step: []int{10, 20}, Test: []training.Scores{
+		{Tasks: []string{"main"}, Accuracy: []float64{0.9}, N: 100},
+		{Tasks: []string{"main"}, Accuracy: []float64{0.5}, N: 100},
+	}}
+	eb, err := accuracyBars(c, 0, RunColor(0))
+	if err != nil || eb == nil {
+		t.Fatalf("bars %v, error %v", eb, err)
+	}
+	for i, k := range []int{90, 50} {
+		lo, hi := metric.Wilson(k, 100, 0.95)
+		y := float64(k) / 100
+		if dlo, dhi := eb.YErrors[i].Low, eb.YErrors[i].High; math.Abs(dlo-(y-lo)) > 1e-12 || math.Abs(dhi-(hi-y)) > 1e-12 {
+			t.Errorf("point %d: error bar -%v/+%v, want -%v/+%v", i, dlo, dhi, y-lo, hi-y)
+		}
+	}
+	c.Test[1].N = 0
+	if eb, err := accuracyBars(c, 0, RunColor(0)); err != nil || eb != nil {
+		t.Errorf("a curve without counts: bars %v, error %v; want none", eb, err)
 	}
 }

@@ -16,7 +16,8 @@ import (
 func TaskColor(t int) color.Color { return plotutil.Color(t) }
 
 // LearningCurves draws a training run's curves: per-head cross-entropy (left) and accuracy (right)
-// against the optimizer step, solid for the test subset and dashed for the training subset.
+// against the optimizer step, solid for the test subset (each accuracy point with its 95% Wilson
+// interval over the evaluated examples) and dashed for the training subset.
 func LearningCurves(title string, c training.Curve) (*Figure, error) {
 	if len(c.Step) == 0 {
 		return nil, fmt.Errorf("figure: learning curves %q: the curve has no points", title)
@@ -57,6 +58,15 @@ func LearningCurves(title string, c training.Curve) (*Figure, error) {
 				}
 				panel.p.Add(l, pts)
 				panel.p.Legend.Add(name+" ("+split.label+")", l, pts)
+			}
+			if !split.dashed {
+				eb, err := accuracyBars(c, t, TaskColor(t))
+				if err != nil {
+					return nil, fmt.Errorf("figure: learning curves %q: %w", title, err)
+				}
+				if eb != nil {
+					acc.Add(eb)
+				}
 			}
 		}
 	}
