@@ -589,3 +589,135 @@ func DirectionComparisonTable(title string, cmp []DirectionComparison) (*metric.
 		"p is floored at 1/resamples, so the smallest value shown is at most that).")
 	return t, nil
 }
+
+// ModelARPComparison is one eps of CompareModelsARP: the ARP (004 Eq. 10, %) of one attack direction on
+// two models, their difference B - A in points, its 95% percentile interval and two-sided p-value from
+// a paired bootstrap over the test images (each model's clean and attacked outcomes of an image resampled
+// together; p floored at 1/reps).
+type ModelARPComparison struct {
+	Eps              float64
+	ARPA, ARPB       float64
+	Diff, Lo, Hi, P  float64
+	Direction        string
+	RecordA, RecordB string // the records' names
+}
+
+// CompareModelsARP compares how much one direction hurts two models, eps by eps, from their direction
+// records (LoadOrCompareDirections) on the same test images: e.g. DGBA against a FAT-DGBA model and a
+// PGD-AT one (004 Table 3). Records without per-image outcomes, of different images, or without the
+// direction are an error.
+func CompareModelsARP(a, b *Record, direction string, reps int) ([]ModelARPComparison, error) {
+	type side struct {
+		clean [][]bool
+		runs  map[float64][][]bool
+		n     int
+	}
+	load := func(r *Record) (side, error) {
+		res, ok := As[DirectionsResults](r.Results)
+		if !ok {
+			return side{}, fmt.Errorf("experiment: record %q is not a direction comparison", r.Name)
+		}
+		clean, err := decodeAll(res.CleanCorrect)
+		if err != nil || len(clean) == 0 {
+			return side{}, fmt.Errorf("experiment: record %q: no per-image clean outcomes (%v)", r.Name, err)
+		}
+		s := side{clean: clean, runs: map[float64][][]bool{}, n: len(clean[0])}
+		for _, run := range res.Runs {
+			if run.Direction != direction {
+				continue
+			}
+			adv, err := decodeAll(run.TaskCorrect)
+			if err != nil || len(adv) != len(clean) {
+				return side{}, fmt.Errorf("experiment: record %q, %s at eps %g: per-image outcomes of %d tasks for %d (%v)", r.Name, direction, run.Eps, len(adv), len(clean), err)
+			}
+			s.runs[run.Eps] = adv
+		}
+		if len(s.runs) == 0 {
+			return side{}, fmt.Errorf("experiment: record %q has no run of direction %q", r.Name, direction)
+		}
+		return s, nil
+	}
+	sa, err := load(a)
+	if err != nil {
+		return nil, err
+	}
+	sb, err := load(b)
+	if err != nil {
+		return nil, err
+	}
+	if sa.n != sb.n {
+		return nil, fmt.Errorf("experiment: records %q and %q hold %d and %d images: want the same test images", a.Name, b.Name, sa.n, sb.n)
+	}
+	var epss []float64
+	for e := range sa.runs {
+		if _, ok := sb.runs[e]; ok {
+			epss = append(epss, e)
+		}
+	}
+	slices.Sort(epss)
+	out := make([]ModelARPComparison, 0, len(epss))
+	for _, e := range epss {
+		c := ModelARPComparison{Eps: e, Direction: direction, RecordA: a.Name, RecordB: b.Name,
+			ARPA: arpOf(sa.clean, sa.runs[e], nil), ARPB: arpOf(sb.clean, sb.runs[e], nil)}
+		c.Diff = c.ARPB - c.ARPA
+		rng := rand.New(rand.NewPCG(uint64(reps), math.Float64bits(e)))
+		idx := make([]int, sa.n)
+		diffs := make([]float64, 0, reps)
+		le, ge := 0, 0
+		for range reps {
+			for k := range idx {
+				idx[k] = rng.IntN(sa.n)
+			}
+			x := arpOf(sb.clean, sb.runs[e], idx) - arpOf(sa.clean, sa.runs[e], idx)
+			if math.IsNaN(x) {
+				continue
+			}
+			diffs = append(diffs, x)
+			if x <= 0 {
+				le++
+			}
+			if x >= 0 {
+				ge++
+			}
+		}
+		if len(diffs) == 0 {
+			c.Lo, c.Hi, c.P = math.NaN(), math.NaN(), math.NaN()
+		} else {
+			sort.Float64s(diffs)
+			c.Lo, c.Hi = diffs[int(0.025*float64(len(diffs)-1))], diffs[int(0.975*float64(len(diffs)-1))]
+			c.P = math.Max(math.Min(1, 2*math.Min(float64(le), float64(ge))/float64(len(diffs))), 1/float64(reps))
+		}
+		out = append(out, c)
+	}
+	return out, nil
+}
+
+// ModelARPTable lays out CompareModelsARP's comparisons: a row per eps with each model's ARP, the
+// difference (labelB - labelA, points) with its interval, and its p-value.
+func ModelARPTable(title, labelA, labelB string, cmp []ModelARPComparison) (*metric.Table, error) {
+	if len(cmp) == 0 {
+		return nil, fmt.Errorf("experiment: model table %q: no comparisons", title)
+	}
+	rows := make([]string, len(cmp))
+	for i, c := range cmp {
+		rows[i] = EpsLabel(c.Eps)
+	}
+	diff, p := labelB+" - "+labelA+" (points)", "p (paired bootstrap)"
+	t, err := metric.NewTable(title, rows, []string{"ARP " + labelA, "ARP " + labelB, diff, p})
+	if err != nil {
+		return nil, err
+	}
+	t.Corner, t.Digits, t.PColumns = cmp[0].Direction, 1, []string{p}
+	for i, c := range cmp {
+		if err := t.SetRow(rows[i], []float64{c.ARPA, c.ARPB, c.Diff, c.P}); err != nil {
+			return nil, err
+		}
+		if err := t.SetInterval(rows[i], diff, c.Diff, c.Lo, c.Hi); err != nil {
+			return nil, err
+		}
+	}
+	t.Notes = append(t.Notes, "ARP (004 Eq. 10, %): the mean relative accuracy drop of the heads under the direction's I-FGSM; a lower ARP is a "+
+		"more robust model. [lo, hi] and p: paired bootstrap over the test images (each model's clean and attacked outcomes of an image "+
+		"resampled together; p floored at 1/resamples).")
+	return t, nil
+}

@@ -196,3 +196,40 @@ func TestDirectionComparisonTable(t *testing.T) {
 		t.Error("no comparisons accepted")
 	}
 }
+
+// TestCompareModelsARP: on 80 images model B loses half of both heads under the direction, model A a
+// quarter: ARP 50 against 25, +25 points, with a bootstrap interval that excludes 0 and a p at its floor.
+func TestCompareModelsARP(t *testing.T) {
+	rec := func(name string, adv string) *Record {
+		adv = strings.Repeat(adv, 10)
+		all := strings.Repeat("1", len(adv))
+		res := DirectionsResults{Tasks: []string{"main", "aux"}, N: len(adv), CleanCorrect: []string{all, all},
+			Runs: []DirectionRun{{Direction: "DGBA", Eps: 0.1, TaskCorrect: []string{adv, adv}}, {Direction: "Total", Eps: 0.1, TaskCorrect: []string{adv, adv}}}}
+		return &Record{Kind: DirectionsKind, Name: name, Results: res}
+	}
+	a, b := rec("pgd-at", "11111100"), rec("fat-dgba", "11110000")
+	cmp, err := CompareModelsARP(a, b, "DGBA", 400)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(cmp) != 1 || cmp[0].ARPA != 25 || cmp[0].ARPB != 50 || cmp[0].Diff != 25 || cmp[0].Lo <= 0 || cmp[0].P > 0.01 {
+		t.Errorf("comparisons %+v, want ARP 25 vs 50, +25 with an interval above 0 and a small p", cmp)
+	}
+	tab, err := ModelARPTable("x", "PGD-AT", "FAT-DGBA", cmp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v, _ := tab.At("eps 0.1", "FAT-DGBA - PGD-AT (points)"); v != 25 {
+		t.Errorf("table difference %v, want 25", v)
+	}
+	if _, err := CompareModelsARP(a, b, "SignTotal", 10); err == nil {
+		t.Error("a direction neither record has: accepted")
+	}
+	short := rec("short", "1100")
+	res := short.Results.(DirectionsResults)
+	res.CleanCorrect = []string{"1111", "1111"}
+	short.Results = res
+	if _, err := CompareModelsARP(a, short, "DGBA", 10); err == nil || !strings.Contains(err.Error(), "same test images") {
+		t.Errorf("8 vs 4 images: error %v", err)
+	}
+}
