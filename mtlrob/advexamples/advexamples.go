@@ -22,7 +22,6 @@ import (
 	"github.com/mtlrob/mtlrob/datasets"
 	"github.com/mtlrob/mtlrob/mtlrob/attack"
 	"github.com/mtlrob/mtlrob/mtlrob/experiment"
-	"github.com/mtlrob/mtlrob/mtlrob/figure"
 	"github.com/mtlrob/mtlrob/mtlrob/reject"
 )
 
@@ -56,6 +55,18 @@ func (s Spec) Validate() error {
 		return fmt.Errorf("advexamples: spec.Model.Training %q: want one of %v", s.Model.Training, experiment.Trainings)
 	}
 	return nil
+}
+
+// Examples is what one model does with a few images and their adversarial versions under one attack:
+// the images (HWC float32 in [0,1], as in datasets.Dataset) with their true classes, and the model's
+// main-task predictions on both; figure.AdversarialGrid draws them.
+type Examples struct {
+	Name                    string // the model, as the figure's rows name it, e.g. "natural" or "PGD-AT"
+	Attack                  string // the attack, e.g. attack.PGD.Name()
+	Height, Width, Channels int
+	Clean, Adversarial      [][]float32
+	Labels                  []string // true class of each image
+	CleanPred, AdvPred      []string // main-task predictions on the clean and the adversarial image
 }
 
 // Results is the Results part of a record. The clean images are not stored: they are the test images
@@ -155,12 +166,12 @@ func FirstOfEachClass(ds *datasets.Dataset, n int) ([]int, error) {
 	return idx, nil
 }
 
-// Examples turns a record's results into what figure.AdversarialGrid draws, named row, with the clean
+// ToExamples turns a record's results into what figure.AdversarialGrid draws, named row, with the clean
 // images taken from test (the model's test subset). Results that do not fit test (an index out of range,
 // another image size, a true class that is not the test image's) are an error: the record was made on
 // other data.
-func Examples(res Results, test *datasets.Dataset, row string) (figure.AdversarialExamples, error) {
-	ex := figure.AdversarialExamples{Name: row, Attack: res.Attack, Height: res.Height, Width: res.Width, Channels: res.Channels,
+func ToExamples(res Results, test *datasets.Dataset, row string) (Examples, error) {
+	ex := Examples{Name: row, Attack: res.Attack, Height: res.Height, Width: res.Width, Channels: res.Channels,
 		Labels: res.Labels, CleanPred: res.CleanPred, AdvPred: res.AdvPred, Adversarial: res.Adversarial}
 	if res.Height != test.Height || res.Width != test.Width || res.Channels != test.Channels {
 		return ex, fmt.Errorf("advexamples: %dx%dx%d images, the test set's are %dx%dx%d", res.Height, res.Width, res.Channels, test.Height, test.Width, test.Channels)
@@ -191,13 +202,13 @@ func Examples(res Results, test *datasets.Dataset, row string) (figure.Adversari
 // reloaded from the dataset and no model weights needed; else new ones, crafted on the model
 // (experiment.LoadOrTrain loads or trains it) with the budget's gray-box PGD, written there first. A
 // record that exists but cannot be read is an error, never silently overwritten.
-func LoadOrCraft(env experiment.Env, spec Spec) (figure.AdversarialExamples, *experiment.Record, error) {
+func LoadOrCraft(env experiment.Env, spec Spec) (Examples, *experiment.Record, error) {
 	if err := spec.Validate(); err != nil {
-		return figure.AdversarialExamples{}, nil, err
+		return Examples{}, nil, err
 	}
 	_, test, err := experiment.Data(spec.Model.Dataset, spec.Model.Budget, spec.Model.Seed)
 	if err != nil {
-		return figure.AdversarialExamples{}, nil, err
+		return Examples{}, nil, err
 	}
 	path := Path(env.ResultsDir, spec)
 	switch rec, err := Read(path); {
@@ -205,38 +216,38 @@ func LoadOrCraft(env experiment.Env, spec Spec) (figure.AdversarialExamples, *ex
 		stored, _ := experiment.As[Spec](rec.Config)
 		use, err := experiment.UseStored(rec, reflect.DeepEqual(stored, spec), spec.Model.Budget.Name, env.BackendLine)
 		if err != nil {
-			return figure.AdversarialExamples{}, nil, err
+			return Examples{}, nil, err
 		}
 		if use {
 			res, _ := experiment.As[Results](rec.Results)
-			ex, err := Examples(res, test, spec.Row)
+			ex, err := ToExamples(res, test, spec.Row)
 			if err != nil {
 				return ex, nil, fmt.Errorf("%s: %w", path, err)
 			}
 			return ex, rec, nil
 		}
 	case !errors.Is(err, fs.ErrNotExist):
-		return figure.AdversarialExamples{}, nil, fmt.Errorf("%w (remove the file to recompute it)", err)
+		return Examples{}, nil, fmt.Errorf("%w (remove the file to recompute it)", err)
 	}
 	start := time.Now()
 	m, err := experiment.LoadOrTrain(env, spec.Model)
 	if err != nil {
-		return figure.AdversarialExamples{}, nil, err
+		return Examples{}, nil, err
 	}
 	pgd, _, _, err := experiment.EvalAttacks(spec.Model.Dataset, spec.Model.Budget)
 	if err != nil {
-		return figure.AdversarialExamples{}, nil, err
+		return Examples{}, nil, err
 	}
 	res, err := Craft(env.Backend, m, pgd, attack.GrayBox(m.Net), spec.N, spec.Model.Seed)
 	if err != nil {
-		return figure.AdversarialExamples{}, nil, err
+		return Examples{}, nil, err
 	}
 	rec := &experiment.Record{Kind: Kind, Name: spec.Name(), Provenance: experiment.NewProvenanceAt(FingerprintRoot, spec.Model.Seed, env.BackendLine),
 		Config: spec, Results: res, Seconds: time.Since(start).Seconds()}
 	if err := experiment.WriteJSON(path, rec); err != nil {
-		return figure.AdversarialExamples{}, nil, err
+		return Examples{}, nil, err
 	}
-	ex, err := Examples(res, m.Test, spec.Row)
+	ex, err := ToExamples(res, m.Test, spec.Row)
 	return ex, rec, err
 }
 

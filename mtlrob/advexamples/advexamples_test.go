@@ -114,7 +114,7 @@ func TestCraftAndExamples(t *testing.T) {
 			t.Errorf("adversarial prediction %d is %q, the model says %q", i, res.AdvPred[i], m.Test.ClassNames[p])
 		}
 	}
-	ex, err := Examples(res, m.Test, "toy")
+	ex, err := ToExamples(res, m.Test, "toy")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -137,7 +137,7 @@ func TestCraftAndExamples(t *testing.T) {
 		r.Indices, r.Labels, r.AdvPred = slices.Clone(res.Indices), slices.Clone(res.Labels), slices.Clone(res.AdvPred)
 		r.Adversarial = slices.Clone(res.Adversarial)
 		bad(&r)
-		if _, err := Examples(r, m.Test, "toy"); err == nil {
+		if _, err := ToExamples(r, m.Test, "toy"); err == nil {
 			t.Errorf("%s: accepted", name)
 		}
 	}
@@ -166,11 +166,11 @@ func TestRecordRoundTrip(t *testing.T) {
 		t.Fatal(err)
 	}
 	got, _ := experiment.As[Results](back.Results)
-	a, err := Examples(res, m.Test, "natural")
+	a, err := ToExamples(res, m.Test, "natural")
 	if err != nil {
 		t.Fatal(err)
 	}
-	b, err := Examples(got, m.Test, "natural")
+	b, err := ToExamples(got, m.Test, "natural")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -7,21 +7,14 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/mtlrob/mtlrob/mtlrob/advexamples"
+
 	"gonum.org/v1/plot/vg"
 )
 
-// AdversarialExamples is what one model does with a few images and their adversarial versions under
-// one attack: the images (HWC float32 in [0,1], as in datasets.Dataset) with their true classes,
-// and the model's main-task predictions on both. Package advexamples computes them and keeps them as
-// records (advexamples.LoadOrCraft), so that AdversarialGrid draws from records only.
-type AdversarialExamples struct {
-	Name                    string // the model, as the figure's rows name it, e.g. "natural" or "PGD-AT"
-	Attack                  string // the attack, e.g. attack.PGD.Name()
-	Height, Width, Channels int
-	Clean, Adversarial      [][]float32
-	Labels                  []string // true class of each image
-	CleanPred, AdvPred      []string // main-task predictions on the clean and the adversarial image
-}
+// AdversarialExamples is what AdversarialGrid draws: package advexamples computes it and keeps it as
+// records (advexamples.LoadOrCraft), so that the grid is drawn from records only.
+type AdversarialExamples = advexamples.Examples
 
 // AdversarialGrid draws adversarial examples as an image grid (ImageGrid), one column per image: a
 // first row of the clean images captioned with their true class, then for each run two rows, the
