@@ -77,8 +77,7 @@ func runTransfer(args []string, stdout, stderr io.Writer) error {
 // saveTransferFigure draws a transfer record (figure.TransferHeatmaps) into out as
 // transfer_<name>.png and .svg and returns the paths.
 func saveTransferFigure(rec *experiment.Record, spec transfer.Spec, out string) ([]string, error) {
-	fig, err := figure.TransferHeatmaps(fmt.Sprintf("Transfer of adversarial examples: %s, %s, %s budget, seed %d (main-task accuracy, %%, of the target (column) on images crafted on the source (row))",
-		spec.Dataset, spec.Arch, spec.Budget.Name, spec.Seed), rec)
+	fig, err := figure.TransferHeatmaps("", rec) // the record's own title, as the notebooks draw it
 	if err != nil {
 		return nil, err
 	}
