@@ -322,10 +322,19 @@ func bootstrapARPInterval(clean, adv [][]bool, reps int, seed uint64) (lo, hi fl
 // for the clean and both attacked outcomes): percentile 95% interval and the two-sided p-value
 // 2 min(P(diff* <= 0), P(diff* >= 0)), floored at 1/reps.
 func bootstrapARP(clean, dgba, other [][]bool, reps int, seed uint64) DirectionComparison {
-	n := len(clean[0])
 	d := DirectionComparison{ARPDGBA: arpOf(clean, dgba, nil), ARPOther: arpOf(clean, other, nil)}
 	d.Diff = d.ARPDGBA - d.ARPOther
 	rng := rand.New(rand.NewPCG(seed, 0x9e3779b97f4a7c15))
+	d.Lo, d.Hi, d.P = pairedBootstrap(len(clean[0]), reps, rng, func(idx []int) float64 {
+		return arpOf(clean, dgba, idx) - arpOf(clean, other, idx)
+	})
+	return d
+}
+
+// pairedBootstrap resamples n images with replacement reps times (rng) and evaluates diff on each
+// resample (NaN resamples are skipped): the percentile 95% interval of diff and the two-sided p-value
+// 2 min(P(diff* <= 0), P(diff* >= 0)), floored at one over the resamples kept. No resample kept gives NaNs.
+func pairedBootstrap(n, reps int, rng *rand.Rand, diff func(idx []int) float64) (lo, hi, p float64) {
 	idx := make([]int, n)
 	diffs := make([]float64, 0, reps)
 	le, ge := 0, 0
@@ -333,7 +342,7 @@ func bootstrapARP(clean, dgba, other [][]bool, reps int, seed uint64) DirectionC
 		for k := range idx {
 			idx[k] = rng.IntN(n)
 		}
-		x := arpOf(clean, dgba, idx) - arpOf(clean, other, idx)
+		x := diff(idx)
 		if math.IsNaN(x) {
 			continue
 		}
@@ -345,14 +354,12 @@ func bootstrapARP(clean, dgba, other [][]bool, reps int, seed uint64) DirectionC
 			ge++
 		}
 	}
-	sort.Float64s(diffs)
 	if len(diffs) == 0 {
-		d.Lo, d.Hi, d.P = math.NaN(), math.NaN(), math.NaN()
-		return d
+		return math.NaN(), math.NaN(), math.NaN()
 	}
-	d.Lo, d.Hi = diffs[int(0.025*float64(len(diffs)-1))], diffs[int(0.975*float64(len(diffs)-1))]
-	d.P = math.Max(math.Min(1, 2*float64(min(le, ge))/float64(len(diffs))), 1/float64(len(diffs)))
-	return d
+	sort.Float64s(diffs)
+	lo, hi = diffs[int(0.025*float64(len(diffs)-1))], diffs[int(0.975*float64(len(diffs)-1))]
+	return lo, hi, math.Max(math.Min(1, 2*float64(min(le, ge))/float64(len(diffs))), 1/float64(len(diffs)))
 }
 
 // pct formats a proportion as "91.8 [91.2, 92.3]".
@@ -661,32 +668,9 @@ func CompareModelsARP(a, b *Record, direction string, reps int) ([]ModelARPCompa
 			ARPA: arpOf(sa.clean, sa.runs[e], nil), ARPB: arpOf(sb.clean, sb.runs[e], nil)}
 		c.Diff = c.ARPB - c.ARPA
 		rng := rand.New(rand.NewPCG(uint64(reps), math.Float64bits(e)))
-		idx := make([]int, sa.n)
-		diffs := make([]float64, 0, reps)
-		le, ge := 0, 0
-		for range reps {
-			for k := range idx {
-				idx[k] = rng.IntN(sa.n)
-			}
-			x := arpOf(sb.clean, sb.runs[e], idx) - arpOf(sa.clean, sa.runs[e], idx)
-			if math.IsNaN(x) {
-				continue
-			}
-			diffs = append(diffs, x)
-			if x <= 0 {
-				le++
-			}
-			if x >= 0 {
-				ge++
-			}
-		}
-		if len(diffs) == 0 {
-			c.Lo, c.Hi, c.P = math.NaN(), math.NaN(), math.NaN()
-		} else {
-			sort.Float64s(diffs)
-			c.Lo, c.Hi = diffs[int(0.025*float64(len(diffs)-1))], diffs[int(0.975*float64(len(diffs)-1))]
-			c.P = math.Max(math.Min(1, 2*math.Min(float64(le), float64(ge))/float64(len(diffs))), 1/float64(reps))
-		}
+		c.Lo, c.Hi, c.P = pairedBootstrap(sa.n, reps, rng, func(idx []int) float64 {
+			return arpOf(sb.clean, sb.runs[e], idx) - arpOf(sa.clean, sa.runs[e], idx)
+		})
 		out = append(out, c)
 	}
 	return out, nil
