@@ -10,14 +10,12 @@ import (
 	"sort"
 	"time"
 
-	"github.com/gomlx/compute/dtypes"
-	"github.com/gomlx/gomlx/core/graph"
 	"github.com/gomlx/gomlx/core/tensors"
-	"github.com/gomlx/gomlx/ml/model"
 	"github.com/mtlrob/mtlrob/datasets"
 	"github.com/mtlrob/mtlrob/mtlrob/attack"
 	"github.com/mtlrob/mtlrob/mtlrob/experiment"
 	"github.com/mtlrob/mtlrob/mtlrob/metric"
+	"github.com/mtlrob/mtlrob/mtlrob/reject"
 )
 
 // Results is the Results part of a transfer record.
@@ -194,65 +192,15 @@ func Craft(env experiment.Env, m *experiment.Model, ds *datasets.Dataset, labels
 // batchSize is the batch of attacks and predictions.
 const batchSize = 100
 
-// Predictor classifies images with one model: one executable, compiled once per batch shape and
-// reused for every call (the weights must not change while it is in use).
-type Predictor struct {
-	m    *experiment.Model
-	exec *model.Exec
-}
-
-// NewPredictor returns the predictor of m. Call Close when done.
-func NewPredictor(env experiment.Env, m *experiment.Model) (*Predictor, error) {
-	net := m.Net
-	exec, err := model.NewExec(env.Backend, m.Store, func(s *model.Scope, x *graph.Node) []*graph.Node {
-		logits := net.Logits(s, x)
-		out := make([]*graph.Node, len(logits))
-		for t, l := range logits {
-			out[t] = graph.ArgMax(l, -1, dtypes.Int32)
-		}
-		return out
-	})
+// predict is the model's predictions for every task (in its order) on n images in the layout of its
+// test subset (reject.Predict, in batches of batchSize).
+func predict(env experiment.Env, m *experiment.Model, images []float32, n int) ([][]int32, error) {
+	ds := m.Test
+	p, err := reject.Predict(env.Backend, m.Store, m.Net, images, n, ds.Height, ds.Width, ds.Channels, batchSize)
 	if err != nil {
 		return nil, fmt.Errorf("transfer: %s: %w", m.Spec.Name(), err)
 	}
-	return &Predictor{m: m, exec: exec}, nil
-}
-
-// Close releases the executable.
-func (p *Predictor) Close() { p.exec.Finalize() }
-
-// Predict returns the model's predictions for every task (in its order) on n images in the layout of
-// its test subset, in batches of 100 (the last one padded).
-func (p *Predictor) Predict(images []float32, n int) ([][]int32, error) {
-	ds := p.m.Test
-	d := ds.ImageSize()
-	if n < 1 || len(images) != n*d {
-		return nil, fmt.Errorf("transfer: Predict: %d values for %d images of %d values: want n >= 1 images", len(images), n, d)
-	}
-	batch := min(batchSize, n)
-	preds := make([][]int32, len(p.m.Net.Tasks))
-	for t := range preds {
-		preds[t] = make([]int32, n)
-	}
-	xb := make([]float32, batch*d)
-	for lo := 0; lo < n; lo += batch {
-		k := min(batch, n-lo)
-		clear(xb)
-		copy(xb, images[lo*d:(lo+k)*d])
-		out, err := p.exec.Call(tensors.FromFlatDataAndDimensions(slices.Clone(xb), batch, ds.Height, ds.Width, ds.Channels))
-		if err != nil {
-			return nil, fmt.Errorf("transfer: %s: predicting images %d-%d: %w", p.m.Spec.Name(), lo, lo+k-1, err)
-		}
-		for t := range preds {
-			v, err := tensors.CopyFlatData[int32](out[t])
-			if err != nil {
-				return nil, fmt.Errorf("transfer: %s: task %s: %w", p.m.Spec.Name(), p.m.Net.Tasks[t], err)
-			}
-			copy(preds[t][lo:lo+k], v[:k])
-			out[t].FinalizeAll()
-		}
-	}
-	return preds, nil
+	return p, nil
 }
 
 // MaxPerturbation is the largest |adv - clean| over every value, and an error when adv leaves the
@@ -367,14 +315,6 @@ func Compute(env experiment.Env, spec Spec, members []Member) (Results, error) {
 
 	labels := make([][][]int32, len(members))
 	clean := make([]scores, len(members))
-	preds := make([]*Predictor, len(members))
-	defer func() {
-		for _, p := range preds {
-			if p != nil {
-				p.Close()
-			}
-		}
-	}()
 	for i, mb := range members {
 		ds, l, err := AttackSet(spec, mb.Model)
 		if err != nil {
@@ -385,10 +325,7 @@ func Compute(env experiment.Env, spec Spec, members []Member) (Results, error) {
 				mb.Label, ds.N, members[0].Label)
 		}
 		labels[i] = l
-		if preds[i], err = NewPredictor(env, mb.Model); err != nil {
-			return Results{}, err
-		}
-		p, err := preds[i].Predict(test.Images, n)
+		p, err := predict(env, mb.Model, test.Images, n)
 		if err != nil {
 			return Results{}, err
 		}
@@ -437,7 +374,7 @@ func Compute(env experiment.Env, spec Spec, members []Member) (Results, error) {
 				r.Degenerate = fmt.Sprintf("the source has the main head only: %s attacks its main loss alone, and is run as Single(%s)", d.name, tasks[0])
 			}
 			for ti, tgt := range members {
-				p, err := preds[ti].Predict(adv, n)
+				p, err := predict(env, tgt.Model, adv, n)
 				if err != nil {
 					return Results{}, err
 				}
