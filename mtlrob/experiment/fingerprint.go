@@ -6,6 +6,8 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"go/scanner"
+	"go/token"
 	"io/fs"
 	"os"
 	"os/exec"
@@ -51,6 +53,8 @@ type Fingerprint struct {
 	// Code is the SHA-256 (first 16 hex digits) of go.sum and of the path and content of every non-test
 	// Go file (and embedded file) of this module's packages that Root is built from, RenderOnlyFiles
 	// left out.
+	// Go files are hashed as their token stream (fingerprintSource): comments and layout are not code,
+	// so a reworded doc comment or a gofmt run leaves every record current; compiler directives are kept.
 	Code string `json:"code"`
 	// Backend is the backend family: "xla:cpu", "xla:cuda", "go", ... (the first word of the backend
 	// line); float results differ between families in the last bits.
@@ -194,6 +198,11 @@ func computeCodeFingerprint(pkg string) (Fingerprint, error) {
 		if err != nil && !(rel == "go.sum" && errors.Is(err, fs.ErrNotExist)) {
 			return Fingerprint{}, fmt.Errorf("experiment: fingerprint: %w", err)
 		}
+		if strings.HasSuffix(rel, ".go") {
+			if data, err = fingerprintSource(rel, data); err != nil {
+				return Fingerprint{}, err
+			}
+		}
 		sum := sha256.Sum256(data)
 		fmt.Fprintf(h, "%s %x\n", rel, sum)
 	}
@@ -218,6 +227,58 @@ func computeCodeFingerprint(pkg string) (Fingerprint, error) {
 		}
 	}
 	return fp, nil
+}
+
+// fingerprintSource is what the code fingerprint hashes of a Go file: its tokens, one per line, with
+// the comments left out except compiler directives (//go:..., //export, //line, //extern), so that
+// neither a comment nor the layout counts as code while every change the compiler sees does. A file
+// that uses cgo is hashed whole, since its preamble comment is C code. A file that does not scan is an
+// error naming it.
+func fingerprintSource(name string, src []byte) ([]byte, error) {
+	if bytes.Contains(src, []byte(`import "C"`)) {
+		return src, nil
+	}
+	fset := token.NewFileSet()
+	var errs scanner.ErrorList
+	var s scanner.Scanner
+	s.Init(fset.AddFile(name, -1, len(src)), src, func(pos token.Position, msg string) { errs.Add(pos, msg) }, scanner.ScanComments)
+	var out bytes.Buffer
+	semicolon := false // a statement end not yet written: dropped before a closing ) or }, as gofmt does
+	for {
+		_, tok, lit := s.Scan()
+		switch {
+		case tok == token.COMMENT && !isDirective(lit):
+			continue
+		case tok == token.SEMICOLON: // inserted at a newline or written: the same statement end
+			semicolon = true
+			continue
+		case lit == "":
+			lit = tok.String()
+		}
+		if semicolon && tok != token.RBRACE && tok != token.RPAREN {
+			out.WriteString(";\n")
+		}
+		semicolon = false
+		if tok == token.EOF {
+			if errs.Len() > 0 {
+				return nil, fmt.Errorf("experiment: fingerprint: %w", errs.Err())
+			}
+			return out.Bytes(), nil
+		}
+		out.WriteString(lit)
+		out.WriteByte('\n')
+	}
+}
+
+// isDirective reports whether a comment is read by the toolchain: //go:build, //go:embed, //go:noinline,
+// //export, //line and the like.
+func isDirective(comment string) bool {
+	for _, p := range []string{"//go:", "//export ", "//line ", "//extern "} {
+		if strings.HasPrefix(comment, p) {
+			return true
+		}
+	}
+	return false
 }
 
 // buildRevision is the VCS revision the running binary was built from, when the build stamped one.

@@ -1,6 +1,7 @@
 package experiment
 
 import (
+	"bytes"
 	"encoding/json"
 	"os"
 	"path/filepath"
@@ -196,5 +197,51 @@ func TestFingerprintRoots(t *testing.T) {
 	}
 	if why := CheckFingerprint(Provenance{Fingerprint: clean(at)}, def); len(why) != 1 || !strings.Contains(why[0], "fingerprinted at "+other) {
 		t.Errorf("a fingerprint compared with another root's: reasons %q", why)
+	}
+}
+
+// TestFingerprintSourceIgnoresOnlyCommentsAndLayout: a comment or a layout change leaves a file's
+// fingerprint as it is; any change the compiler sees (a token, a directive) changes it.
+func TestFingerprintSourceIgnoresOnlyCommentsAndLayout(t *testing.T) {
+	const base = "package p\n\n// F doubles x.\nfunc F(x int) int {\n\treturn 2 * x // twice\n}\n"
+	cases := []struct {
+		name, src string
+		same      bool
+	}{
+		{"identical", base, true},
+		{"doc comment reworded", "package p\n\n// F returns 2x (Eq. 3 of docs/algorithms.md).\n// It never fails.\nfunc F(x int) int {\n\treturn 2 * x // twice\n}\n", true},
+		{"comment removed", "package p\n\nfunc F(x int) int {\n\treturn 2 * x\n}\n", true},
+		{"block comment added", "package p\n\n/* F */ func F(x int) int {\n\treturn 2 * x\n}\n", true},
+		{"comment between statements", "package p\n\nfunc F(x int) int {\n\t// the answer\n\n\treturn 2 * x\n}\n", true},
+		{"layout", "package p\nfunc F(x int) int { return 2*x }\n", true},
+		{"explicit semicolon", "package p\nfunc F(x int) int { return 2*x; }\n", true},
+		{"operand", "package p\n\nfunc F(x int) int {\n\treturn 3 * x\n}\n", false},
+		{"operator", "package p\n\nfunc F(x int) int {\n\treturn 2 + x\n}\n", false},
+		{"identifier", "package p\n\nfunc F(y int) int {\n\treturn 2 * y\n}\n", false},
+		{"string with //", "package p\n\nfunc F(x int) int {\n\t_ = \"// not a comment\"\n\treturn 2 * x\n}\n", false},
+		{"build constraint", "//go:build amd64\n\npackage p\n\nfunc F(x int) int {\n\treturn 2 * x\n}\n", false},
+		{"compiler directive", "package p\n\n//go:noinline\nfunc F(x int) int {\n\treturn 2 * x\n}\n", false},
+	}
+	want, err := fingerprintSource("base.go", []byte(base))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := fingerprintSource("case.go", []byte(tc.src))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if same := bytes.Equal(got, want); same != tc.same {
+				t.Errorf("same fingerprint input = %v, want %v:\n%s\nvs\n%s", same, tc.same, got, want)
+			}
+		})
+	}
+	cgo := []byte("package p\n\n// #include <math.h>\nimport \"C\"\n")
+	if got, err := fingerprintSource("cgo.go", cgo); err != nil || !bytes.Equal(got, cgo) {
+		t.Errorf("a cgo file must be hashed whole (its preamble is C): got %q, %v", got, err)
+	}
+	if _, err := fingerprintSource("bad.go", []byte("package p\n\nvar s = \"unterminated\n")); err == nil || !strings.Contains(err.Error(), "bad.go") {
+		t.Errorf("a file that does not scan: err %v, want an error naming bad.go", err)
 	}
 }
