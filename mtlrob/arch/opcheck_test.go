@@ -2,7 +2,8 @@ package arch
 
 // Op checks: every backend op the library relies on, and its gradient, compared with an
 // independent truth (central finite differences in float64, or the backend's native op)
-// on tiny shapes. They also pin down the pure-Go backend traps listed in architecture.md.
+// on tiny shapes. They also pin down a pure-Go backend trap (TestGradientThroughStopGradientTrap), so that a
+// GoMLX upgrade that removes or changes it is noticed.
 
 import (
 	"fmt"

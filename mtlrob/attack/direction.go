@@ -25,7 +25,7 @@ type Signals struct {
 }
 
 // Direction is how an attack combines the per-task gradients into one ascent direction
-// (algorithms.md §4): any gradient-based base attack (FGSM, PGD, PGD-L2, MIM, APGD, CW) takes one,
+// (docs/algorithms.md §6): any gradient-based base attack (FGSM, PGD, PGD-L2, MIM, APGD, CW) takes one,
 // so DGBA-PGD is PGD with the DGBA direction. Implementations are pure graph functions and are
 // tested on constant nodes.
 //

@@ -1,5 +1,5 @@
 // Package attack is the workbench's attack suite against multi-task image classifiers
-// (algorithms.md §2-4): base attacks, multi-task gradient directions and threat models.
+// (docs/algorithms.md §4-6): base attacks, multi-task gradient directions and threat models.
 //
 // # Pieces
 //

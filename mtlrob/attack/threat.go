@@ -16,7 +16,7 @@ import (
 // rule is target = (y+1) mod K (NextClass) everywhere.
 //
 // Fashion-MNIST is not in 001; the workbench's choice follows the Fashion-MNIST evaluations that
-// algorithms.md §8 cites (Madry-style PGD-AT at eps 0.1, robust accuracy under PGD-20; Song et al.,
+// docs/algorithms.md §4.3 and §12 cite (Madry-style PGD-AT at eps 0.1, robust accuracy under PGD-20; Song et al.,
 // CCS 2019): eps 0.1, PGD-20 with step 0.01 (the path, 0.2, is twice the radius; Madry's rule
 // 2.5 eps/steps would give 0.0125), and CW as MNIST's (learning rate 0.01).
 //

@@ -10,7 +10,7 @@ import (
 )
 
 // Victim is the network under attack as the threat model lets the attacker see it (001 §III-B,
-// algorithms.md §2): the multi-task network and the heads the attacker's graph holds.
+// docs/algorithms.md §4.1): the multi-task network and the heads the attacker's graph holds.
 //
 //   - White-box (WhiteBox): the attacker differentiates through every head it lists.
 //   - Gray-box (GrayBox, 001 Eq. 4): only the shared backbone and the main head are visible. The

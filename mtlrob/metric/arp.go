@@ -61,7 +61,7 @@ func TaskARP(metrics []Measurement) (float64, error) {
 }
 
 // ARP returns the average relative performance drop of 004 Eq. 10 (restated
-// in design/algorithms.md §7, the extraction lost the equation):
+// in docs/algorithms.md §10.4, the extraction lost the equation):
 //
 //	ARP = 1/T sum_i 1/N_i sum_j s_j (M_{i,j,b} - M_{i,j,a}) / M_{i,j,b} x 100
 //

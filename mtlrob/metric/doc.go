@@ -1,6 +1,6 @@
 // Package metric holds the workbench's host-side metrics: pure functions of
 // per-sample losses, predictions, accuracies and input gradients that a
-// result record or a table is made of (design/algorithms.md §7).
+// result record or a table is made of (docs/algorithms.md §10; the statistics: §11).
 //
 //   - Table: a titled grid of named rows and columns with float cells (NaN =
 //     missing), rendered as Markdown or CSV and encoded as JSON; the shape of

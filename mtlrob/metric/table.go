@@ -20,8 +20,8 @@ import (
 // Missing, CSV as an empty field, JSON as null.
 //
 // The cells are stored as given: to print percentages as 001 does, store
-// 100*accuracy. Tables are rendered from result records (architecture.md:
-// "tables and figures are rendered from records, never retyped"); the
+// 100*accuracy. Tables are rendered from result records, never retyped
+// (every number in a table is one a record holds); the
 // experiment package renders its tables with this type.
 type Table struct {
 	Title string `json:"title"`

@@ -7,7 +7,7 @@
 //	R(x) = 1 (reject)  if P_m(f_0(x)) != f_m(x) for some m,  0 otherwise.
 //
 // The module here generalises Eq. 8 with a strictness parameter k
-// (design/algorithms.md §6): reject when at least k of the M auxiliary
+// (docs/algorithms.md §8): reject when at least k of the M auxiliary
 // heads contradict the main head; k = 1 is the paper's rule. 001 notes that
 // "as the number of auxiliary tasks increases, the criteria for rejection
 // can be adjusted": k is that knob.
