@@ -234,9 +234,9 @@ $(XLA_CPU_PLUGIN):
 # The peers run on Debian's PyTorch 1.13 (python3-torch, with python3-torchvision and python3-scipy,
 # which advertorch and torchattacks import) in .venv-peers, a venv of /usr/bin/python3 made with
 # --system-site-packages; advertorch, torchattacks and pytest come from PyPI,
-# pinned by version and sha256 in mtlrob/parity/peers/requirements.txt and installed with --no-deps
+# pinned by version and sha256 in internal/parity/peers/requirements.txt and installed with --no-deps
 # (PyPI's torch would pull GBs of CUDA packages). Idempotent: the stamp file is remade only when the
-# pins change; offline-safe once installed. The suite (mtlrob/parity/peers) runs the Go exporter, then
+# pins change; offline-safe once installed. The suite (internal/parity/peers) runs the Go exporter, then
 # the peers, and asserts the tolerances; see the README's "Parity with advertorch and torchattacks".
 #   make peers        install the venv and check that both peers import with torch 1.13
 #   make parity       run the suite and write figures/parity/parity.{md,json}
@@ -253,7 +253,7 @@ $(XLA_CPU_PLUGIN):
 # so that `make test` still runs offline; PARITY_REQUIRED=1 makes that an error instead.
 PEERS_VENV  := $(CURDIR)/.venv-peers
 PEERS_PY    := $(PEERS_VENV)/bin/python
-PEERS_DIR   := mtlrob/parity/peers
+PEERS_DIR   := internal/parity/peers
 PEERS_REQ   := $(PEERS_DIR)/requirements.txt
 PEERS_STAMP := $(PEERS_VENV)/.installed
 PEERS_DEBS  := python3-venv python3-torch python3-torchvision python3-numpy python3-scipy libopenblas0-openmp
@@ -281,7 +281,7 @@ parity: peers data xla-cpu-optional
 
 parity-test: data xla-cpu-optional
 	@if $(MAKE) --no-print-directory -f $(firstword $(MAKEFILE_LIST)) peers; then \
-	  echo "parity: running the peer parity suite (mtlrob/parity/peers; cached results are reused, see the Makefile)"; \
+	  echo "parity: running the peer parity suite (internal/parity/peers; cached results are reused, see the Makefile)"; \
 	  $(PARITY_PYTEST); \
 	elif [ -n "$(PARITY_REQUIRED)" ]; then \
 	  echo "parity: FAILED: the peers could not be installed (see above) and PARITY_REQUIRED is set" >&2; exit 1; \

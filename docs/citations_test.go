@@ -14,7 +14,7 @@ import (
 )
 
 // citation is a Markdown file named in a comment, with the section it points to, if any: "README.md",
-// "mtlrob/bench/NOTES.md", "docs/algorithms.md §4.3", "docs/algorithms.md §4-6".
+// "internal/bench/NOTES.md", "docs/algorithms.md §4.3", "docs/algorithms.md §4-6".
 var citation = regexp.MustCompile(`([A-Za-z0-9_./-]*[A-Za-z0-9_-]\.md)(?: §([0-9][0-9.]*[0-9]|[0-9])(?:-([0-9][0-9.]*[0-9]|[0-9]))?)?`)
 
 // designNotes are the file names of the design notes the project started from, which are not in the

@@ -237,7 +237,7 @@ func IsNetVariable(path string) bool {
 // The layouts are this package's, NHWC networks with HWIO convolution kernels. To rebuild LeNet in
 // PyTorch (NCHW): Conv2d.weight = w.transpose(3, 2, 0, 1), Linear.weight = w.T, and, because
 // Flatten runs on NHWC maps, the rows of fc1's weights follow (h, w, c) order: permute the NCHW
-// feature map to NHWC before flattening, or reorder the rows. mtlrob/parity/peers/lenet.py does it
+// feature map to NHWC before flattening, or reorder the rows. internal/parity/peers/lenet.py does it
 // and checks the logits against the Go ones to 1e-4.
 func ExportNPZ(store *model.Store, path string) error {
 	arrays, err := StoreArrays(store, IsNetVariable)

@@ -16,7 +16,7 @@ import (
 // kernel row of the patch (kernel*channels contiguous floats in NHWC). Its gradient is one ScatterSum
 // of the same chunks. On the pure-Go backend both copy (or add) whole chunks, where the kernel*kernel
 // strided Slices of im2colSlices, and the Pads of their gradients, moved one element at a time: the
-// LeNet's 5x5 convolution with its gradients runs about twice as fast (mtlrob/bench/NOTES.md).
+// LeNet's 5x5 convolution with its gradients runs about twice as fast (internal/bench/NOTES.md).
 func im2col(x *Node, kernel, stride, lo, hi int) *Node {
 	x = padForIm2col(x, kernel, stride, lo, hi)
 	d := x.Shape().Dimensions

@@ -106,7 +106,7 @@ func Im2ColStrided(x *Node, kernel, stride, pad int) *Node {
 
 // im2colSlices is im2col written with one strided Slice per kernel tap and a Concatenate: the
 // formulation before im2col's Gather (kept as the reference of TestIm2ColGatherEqualsSlices; see
-// mtlrob/bench/NOTES.md, attempt 3).
+// internal/bench/NOTES.md, attempt 3).
 func im2colSlices(x *Node, kernel, stride, lo, hi int) *Node {
 	x = padForIm2col(x, kernel, stride, lo, hi)
 	d := x.Shape().Dimensions
@@ -147,7 +147,7 @@ func Conv2DStrided(x, w *Node, stride, pad int) *Node {
 // respect to W, P^T dOut, makes it transpose the whole patch matrix (N x K), while the gradient of
 // W^T P^T transposes only N x F arrays. Measured on the LeNet's second convolution with its gradients:
 // 32% less CPU time, the same without the weight gradient (PGD); where K is small (the first
-// convolution, K = 25) the extra N x F transposes cost more than they save (mtlrob/bench/NOTES.md,
+// convolution, K = 25) the extra N x F transposes cost more than they save (internal/bench/NOTES.md,
 // attempt 4). Both compute the same sums.
 func matMulPatches(patches, w *Node) *Node {
 	kernel, channels, filters := w.Shape().Dimensions[0], w.Shape().Dimensions[2], w.Shape().Dimensions[3]
@@ -233,9 +233,9 @@ func (c *ConvBuilder) Done() *Node {
 // ReLU: blank image regions give whole windows of equal activations). Max(a, b) passes the gradient to
 // a when a == b, so the chain of Max ops does exactly that. Reshape + ReduceMax, the formulation used
 // before, computes the same maxima but its gradient (GoMLX's ReduceMax VJP) passes the full gradient to
-// every tied element, k times the gradient at a k-way tie; the peer parity suite (mtlrob/parity) found
+// every tied element, k times the gradient at a k-way tie; the peer parity suite (internal/parity) found
 // the difference. On the pure-Go backend both cost about the same (a selection mask on top of ReduceMax
-// was 3x slower, the native pooling 10x; see mtlrob/bench/NOTES.md).
+// was 3x slower, the native pooling 10x; see internal/bench/NOTES.md).
 func MaxPool2D(x *Node, window int) *Node {
 	if x.Rank() != 4 {
 		panic(fmt.Sprintf("arch.MaxPool2D: input must be NHWC (rank 4), got shape %s", x.Shape()))

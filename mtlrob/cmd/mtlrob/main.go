@@ -24,8 +24,8 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/mtlrob/mtlrob/internal/bench"
 	"github.com/mtlrob/mtlrob/mtlrob/arch"
-	"github.com/mtlrob/mtlrob/mtlrob/bench"
 	"github.com/mtlrob/mtlrob/mtlrob/experiment"
 	"github.com/mtlrob/mtlrob/mtlrob/figure"
 	"github.com/mtlrob/mtlrob/mtlrob/shard"

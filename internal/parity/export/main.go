@@ -1,8 +1,8 @@
-// Command export writes what the peer parity suite (mtlrob/parity/peers) compares against: the quick
+// Command export writes what the peer parity suite (internal/parity/peers) compares against: the quick
 // multi-head LeNet's weights, 1000 Fashion-MNIST test images with their labels and mtlrob's clean
 // logits, and mtlrob's PGD and CW-L2 results at the comparison's settings (see package parity).
 //
-//	go run ./mtlrob/parity/export -out DIR [-n 1000] [-results DIR]
+//	go run ./internal/parity/export -out DIR [-n 1000] [-results DIR]
 //
 // The model comes from the checkpoint cache (.cache/models, $MTLROB_CACHE_DIR) when it is there, else
 // it is trained (about a minute on the quick budget). Its record is looked up in -results (default:
@@ -18,8 +18,8 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/mtlrob/mtlrob/internal/parity"
 	"github.com/mtlrob/mtlrob/mtlrob/experiment"
-	"github.com/mtlrob/mtlrob/mtlrob/parity"
 	"github.com/mtlrob/mtlrob/xla"
 )
 

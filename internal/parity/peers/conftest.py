@@ -3,7 +3,7 @@
 Environment:
   MTLROB_PARITY_EXPORT  an existing export directory (with mtlrob.json) to reuse; default: the
                         export cached for the current Go sources (below), else run
-                        `go run ./mtlrob/parity/export` and cache it
+                        `go run ./internal/parity/export` and cache it
   MTLROB_PARITY_OUT     where parity.json and parity.md go; default: a temporary directory
                         (make parity sets figures/parity)
   MTLROB_PARITY_FRESH   set to 1 to ignore both caches (they are still rewritten)
@@ -75,10 +75,10 @@ def export_key():
     """The content hash the export depends on: the repository's source files of every package the
     export command is built from (go list -deps; other modules are pinned by go.sum), go.mod,
     go.sum, the backend choice and the XLA CPU plugin file."""
-    proc = subprocess.run(["go", "list", "-deps", "-f", _GO_LIST_FILES, "./mtlrob/parity/export"], cwd=REPO,
+    proc = subprocess.run(["go", "list", "-deps", "-f", _GO_LIST_FILES, "./internal/parity/export"], cwd=REPO,
                           env=_go_env(), capture_output=True, text=True)
     if proc.returncode != 0:
-        pytest.fail("go list -deps ./mtlrob/parity/export failed:\n" + proc.stderr)
+        pytest.fail("go list -deps ./internal/parity/export failed:\n" + proc.stderr)
     root = os.path.realpath(REPO) + os.sep
     files = sorted({os.path.relpath(f, root) for f in proc.stdout.split("\n")
                     if f and os.path.realpath(f).startswith(root)} | {"go.mod", "go.sum"})
@@ -112,12 +112,12 @@ def export_dir(request):
     shutil.rmtree(tmp, ignore_errors=True)
     os.makedirs(tmp)
     env = _go_env()
-    _say(request.config, "\nparity: go run ./mtlrob/parity/export -out %s" % tmp)
+    _say(request.config, "\nparity: go run ./internal/parity/export -out %s" % tmp)
     capman = request.config.pluginmanager.getplugin("capturemanager")
     with capman.global_and_fixture_disabled():
-        proc = subprocess.run(["go", "run", "./mtlrob/parity/export", "-out", tmp], cwd=REPO, env=env)
+        proc = subprocess.run(["go", "run", "./internal/parity/export", "-out", tmp], cwd=REPO, env=env)
     if proc.returncode != 0:
-        pytest.fail("go run ./mtlrob/parity/export failed with exit status %d" % proc.returncode)
+        pytest.fail("go run ./internal/parity/export failed with exit status %d" % proc.returncode)
     shutil.rmtree(out, ignore_errors=True)
     os.replace(tmp, out)
     # Keep only this export: an older one belongs to sources that are gone (each is about 40 MB).

@@ -1,6 +1,6 @@
 """The peer side of the parity check: runs advertorch's and torchattacks' attacks on the PyTorch
 rebuild of the exported model at the settings of mtlrob's runs (mtlrob.json, written by
-`go run ./mtlrob/parity/export`), compares the robust accuracies and renders the table.
+`go run ./internal/parity/export`), compares the robust accuracies and renders the table.
 
 Everything here is computed once per pytest session (conftest.py) and written to parity.json and
 parity.md before any assertion runs, so a failing comparison still leaves its table behind.
@@ -515,7 +515,7 @@ def render(record):
            "(clean accuracy %.1f%%), gray-box: backbone and main head. mtlrob ran on `%s`; the peers on "
            "PyTorch %s (CPU, %d threads) with advertorch %s and torchattacks %s, on the same weights "
            "(exported with `arch.ExportNPZ`). Written by `make parity` from `parity.json`; the tolerances "
-           "are asserted by the pytest suite in `mtlrob/parity/peers` (`make test`)." % (
+           "are asserted by the pytest suite in `internal/parity/peers` (`make test`)." % (
                res["model"], res["net"], res["n"], 100 * res["clean_accuracy"][0], prov["backend"],
                py["torch"], py["torch_threads"], py["advertorch"], py["torchattacks"]), "",
            "Clean logits, max |PyTorch − mtlrob| per head: " + ", ".join(

@@ -38,7 +38,7 @@ type Config struct {
 	// backend) are measured rather than dropped. Result.Reps says how many repetitions were timed.
 	RowSeconds float64
 	Python     string // default /usr/bin/python3 (Debian's python3-torch)
-	Script     string // path of torchref.py; default mtlrob/bench/torchref.py
+	Script     string // path of torchref.py; default internal/bench/torchref.py
 	Threads    int    // PyTorch threads; default: the number of CPUs
 	// Device of the PyTorch reference: "cpu" (default) or "cuda". With "cuda" the reference fails
 	// at start when torch sees no CUDA device, and synchronises the device around every repetition.
@@ -130,7 +130,7 @@ func (c Config) withDefaults() Config {
 		c.Python = "/usr/bin/python3"
 	}
 	if c.Script == "" {
-		c.Script = "mtlrob/bench/torchref.py"
+		c.Script = "internal/bench/torchref.py"
 	}
 	if c.Log == nil {
 		c.Log = io.Discard

@@ -17,7 +17,7 @@ the process actually loaded and runs with (blas_report): the BLAS/LAPACK/OpenMP 
 it (lines of /proc/self/maps), the file whose sgemm_ torch calls (dladdr), OpenBLAS's own answers (config, core, threading mode, threads) read
 through ctypes from the loaded library after one matrix product, torch's intra-op and inter-op
 threads, OpenMP's max threads, whether torch has MKL, and the environment variables that steer them.
-The Go driver names the build from it and refuses a misconfigured reference (mtlrob/bench/blas.go).
+The Go driver names the build from it and refuses a misconfigured reference (internal/bench/blas.go).
 
 MTLROB_BENCH_DEVICE is "cpu" (default) or "cuda". On the CPU use Debian's python3-torch with OpenBLAS
 (/usr/bin/python3), threads = cores; the driver puts Debian's openblas-openmp directory first on
