@@ -10,6 +10,8 @@ import (
 
 	"github.com/gomlx/compute"
 	"github.com/mtlrob/mtlrob/xla"
+
+	"github.com/mtlrob/mtlrob/internal/slowtest"
 )
 
 func TestMedian(t *testing.T) {
@@ -164,9 +166,7 @@ func TestGPUBackends(t *testing.T) {
 
 func hasTorch(t *testing.T) {
 	t.Helper()
-	if testing.Short() {
-		t.Skip("short mode: starts the PyTorch reference")
-	}
+	slowtest.Require(t, "starts the PyTorch reference")
 	if err := exec.Command("/usr/bin/python3", "-c", "import torch").Run(); err != nil {
 		t.Skip("no torch for /usr/bin/python3 (Debian python3-torch): ", err)
 	}

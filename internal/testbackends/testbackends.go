@@ -8,6 +8,7 @@ import (
 
 	"github.com/gomlx/compute"
 	_ "github.com/gomlx/compute/gobackend"
+	"github.com/mtlrob/mtlrob/internal/slowtest"
 	"github.com/mtlrob/mtlrob/xla"
 )
 
@@ -37,6 +38,16 @@ func XLACPU(t testing.TB) compute.Backend {
 		t.Skipf("no XLA CPU plugin (run make xla-cpu): %v", err)
 	}
 	return b
+}
+
+// ForEachSlowXLA is ForEach for a test whose XLA run takes minutes (one compilation per case): its XLA
+// subtest runs only with the slow tests (slowtest.Require; make test runs them), its pure-Go one always.
+func ForEachSlowXLA(t *testing.T, what string, fn func(t *testing.T, backend compute.Backend)) {
+	t.Run("go", func(t *testing.T) { fn(t, Go(t)) })
+	t.Run("xla-cpu", func(t *testing.T) {
+		slowtest.Require(t, what)
+		fn(t, XLACPU(t))
+	})
 }
 
 // ForEach runs fn as subtests "go" and "xla-cpu"; the XLA subtest skips, saying why, only when no XLA CPU

@@ -21,7 +21,9 @@ func goBackend(t testing.TB) compute.Backend {
 }
 
 // TestConformance runs the attacktest suite on every base attack and every direction.
-func TestConformance(t *testing.T) { testbackends.ForEach(t, testConformance) }
+func TestConformance(t *testing.T) {
+	testbackends.ForEachSlowXLA(t, "the conformance suite on XLA CPU compiles every attack (minutes)", testConformance)
+}
 
 func testConformance(t *testing.T, backend compute.Backend) {
 	m := attacktest.NewModel(t, backend, 1)

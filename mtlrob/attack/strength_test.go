@@ -11,6 +11,7 @@ import (
 	"github.com/gomlx/gomlx/core/tensors"
 	"github.com/gomlx/gomlx/ml/model"
 	"github.com/mtlrob/mtlrob/datasets"
+	"github.com/mtlrob/mtlrob/internal/slowtest"
 	"github.com/mtlrob/mtlrob/mtlrob/arch"
 	"github.com/mtlrob/mtlrob/mtlrob/attack"
 	"github.com/mtlrob/mtlrob/mtlrob/experiment"
@@ -52,9 +53,7 @@ type strengthResult struct {
 // It trains on XLA CPU when installed (xla.Default) and takes about two minutes; -short skips it.
 // With MTLROB_WRITE_RECORDS=1 it writes figures/results/attack-strength/<name>.json.
 func TestStrengthLeNetFashionMNIST(t *testing.T) {
-	if testing.Short() {
-		t.Skip("trains a LeNet on Fashion-MNIST (~2 minutes); skipped with -short")
-	}
+	slowtest.Require(t, "trains a LeNet on Fashion-MNIST (about 2 minutes)")
 	start := time.Now()
 	backend, desc, err := xla.Default()
 	if err != nil {

@@ -15,6 +15,8 @@ import (
 	"github.com/gomlx/compute"
 	_ "github.com/gomlx/compute/gobackend"
 	"github.com/mtlrob/mtlrob/mtlrob/training"
+
+	"github.com/mtlrob/mtlrob/internal/slowtest"
 )
 
 // tinyBudget trains for two steps on a few hundred examples: enough to exercise the whole path.
@@ -159,6 +161,7 @@ func TestLoadOrRunNaturalTrainsOnceThenReads(t *testing.T) {
 // cached checkpoints of the run that wrote it (they would hand back its weights), and cached checkpoints
 // that cannot be checked (no run.json) are cleared rather than resumed or refused.
 func TestLoadOrTrainRecomputesAfresh(t *testing.T) {
+	slowtest.Require(t, "trains a network three times")
 	env := testEnv(t)
 	b := tinyBudget
 	b.Steps, b.EvalEvery = 30, 15
@@ -218,6 +221,7 @@ func TestLoadOrTrainRecomputesAfresh(t *testing.T) {
 // TestLoadOrTrainInterruptedResumes: a LoadOrTrain whose context is done stops with a checkpoint in the
 // cache and no record; the next LoadOrTrain resumes it, to the record of an uninterrupted run.
 func TestLoadOrTrainInterruptedResumes(t *testing.T) {
+	slowtest.Require(t, "trains a network twice")
 	b := tinyBudget
 	b.Steps, b.EvalEvery = 12, 6
 	spec := ModelSpec{Dataset: "fashion-mnist", Arch: "smallcnn", Aux: []string{}, Training: "natural", Budget: b, Seed: 2}

@@ -11,6 +11,8 @@ import (
 
 	"github.com/mtlrob/mtlrob/mtlrob/training"
 	"github.com/mtlrob/mtlrob/xla"
+
+	"github.com/mtlrob/mtlrob/internal/slowtest"
 )
 
 // tiny is a budget small enough for a unit test: a few steps of everything.
@@ -31,6 +33,7 @@ func testEnv(t *testing.T) Env {
 // tasks), checks the record's invariants, that a second run reads the record instead of recomputing it,
 // and that the tables render from it.
 func TestRobustnessCellRecordsAndSkips(t *testing.T) {
+	slowtest.Require(t, "trains a LeNet adversarially and runs every attack of a robustness record (minutes)")
 	env := testEnv(t)
 	spec := ModelSpec{Dataset: "fashion-mnist", Arch: "lenet", Aux: []string{"category"}, Training: "pgd-at", Budget: tiny, Seed: 1}
 	rec, err := Cell{Model: spec, Analysis: "robustness"}.Run(env)
