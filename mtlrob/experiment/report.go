@@ -10,6 +10,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/mtlrob/mtlrob/mtlrob/attack"
 	"github.com/mtlrob/mtlrob/mtlrob/metric"
 )
 
@@ -175,6 +176,37 @@ func Table2(recs []*Record, dataset, training string) (*metric.Table, error) {
 	return t, mainStats(t, sel)
 }
 
+// entriesThreats returns the threat models (as the budget ran them) of the robustness records sel, in
+// order, without repeats; records that cannot be read are left out (mainStats reports them).
+func entriesThreats(sel []*Record) []attack.ThreatModel {
+	var out []attack.ThreatModel
+	for _, r := range sel {
+		if _, res, err := robustnessOf(r); err == nil && res.Threat.Steps > 0 && !slices.Contains(out, res.Threat) {
+			out = append(out, res.Threat)
+		}
+	}
+	return out
+}
+
+// attackSettingsNote is the note under a robustness table that says how its attacks ran: eps, PGD's
+// steps and step size, and CW-L2's binary-search steps and Adam iterations; where the budget capped CW
+// below the threat model's (001's) iterations, it says so, since a capped CW can be far from converged
+// (on MNIST at 50 iterations it leaves most digits of a natural model unbroken). Empty when there is no
+// threat model to describe or the records ran different ones.
+func attackSettingsNote(threats []attack.ThreatModel) string {
+	if len(threats) != 1 {
+		return ""
+	}
+	th := threats[0]
+	note := fmt.Sprintf("Attacks (gray-box, main head): eps %.4g; PGD-%d with step %.4g; CW-L2 with %d binary-search steps of %d Adam iterations (lr %.3g, c0 %.3g, kappa %.3g).",
+		th.Eps, th.Steps, th.Alpha, th.CWSearchSteps, th.CWIterations, th.CWLearningRate, th.CWInitialConst, th.CWKappa)
+	if full, err := attack.ThreatFor(th.Dataset); err == nil && th.CWIterations < full.CWIterations {
+		note += fmt.Sprintf(" The budget caps CW at %d of the %d iterations per search step 001 runs, so this CW is weaker than 001's (README, \"Budgets\", measures how much on MNIST).",
+			th.CWIterations, full.CWIterations)
+	}
+	return note
+}
+
 // table2Row is the row of a robustness record in Table2 (as evaluations names it): its task
 // combination, marked with SanityMark when the record failed a sanity check.
 func table2Row(spec ModelSpec, res RobustnessResults) string {
@@ -240,6 +272,9 @@ func mainStats(t *metric.Table, sel []*Record) error {
 	}
 	t.Notes = append(t.Notes, fmt.Sprintf("[lo, hi]: 95%% Wilson score interval (Wilson 1927) of the accuracy over %s "+
 		"(CW and the worst case: over the first images their record says, the budget's heavy_examples).", over))
+	if note := attackSettingsNote(entriesThreats(sel)); note != "" {
+		t.Notes = append(t.Notes, note)
+	}
 	if !slices.ContainsFunc(entries, func(e entry) bool { return len(e.spec.Aux) > 0 }) {
 		return nil
 	}

@@ -1,7 +1,6 @@
 package experiment
 
 import (
-	"github.com/mtlrob/mtlrob/mtlrob/metric"
 	"math"
 	"os"
 	"path/filepath"
@@ -9,6 +8,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/mtlrob/mtlrob/mtlrob/attack"
+	"github.com/mtlrob/mtlrob/mtlrob/metric"
 	"github.com/mtlrob/mtlrob/mtlrob/reject"
 )
 
@@ -350,5 +351,45 @@ func TestVulnerabilityTableWithIntervals(t *testing.T) {
 	rec.Results = res
 	if _, err := VulnerabilityTableWithIntervals(rec); err == nil || !strings.Contains(err.Error(), "not a count over 200") {
 		t.Errorf("accuracy 12.34%% over 200: error %v", err)
+	}
+}
+
+// TestAttackSettingsNote: the note under a robustness table states the attacks' settings from the
+// records' threat model and says when the budget capped CW below 001's iterations.
+func TestAttackSettingsNote(t *testing.T) {
+	mnist, err := attack.ThreatFor("mnist")
+	if err != nil {
+		t.Fatal(err)
+	}
+	capped := mnist
+	capped.CWIterations = 50
+	other := capped
+	other.Eps = 0.1
+	cases := []struct {
+		name    string
+		threats []attack.ThreatModel
+		want    []string // substrings; nil: the note is empty
+		notWant string
+	}{
+		{"capped", []attack.ThreatModel{capped}, []string{"eps 0.3; PGD-40 with step 0.01", "5 binary-search steps of 50 Adam iterations", "caps CW at 50 of the 10000"}, ""},
+		{"as 001", []attack.ThreatModel{mnist}, []string{"5 binary-search steps of 10000 Adam iterations"}, "caps"},
+		{"two threat models", []attack.ThreatModel{capped, other}, nil, ""},
+		{"none", nil, nil, ""},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			got := attackSettingsNote(tc.threats)
+			if tc.want == nil && got != "" {
+				t.Fatalf("note %q, want none", got)
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(got, w) {
+					t.Errorf("note %q lacks %q", got, w)
+				}
+			}
+			if tc.notWant != "" && strings.Contains(got, tc.notWant) {
+				t.Errorf("note %q says %q", got, tc.notWant)
+			}
+		})
 	}
 }
