@@ -6,8 +6,8 @@ import (
 
 	"github.com/gomlx/gomlx/core/graph"
 	"github.com/gomlx/gomlx/core/tensors"
+	"github.com/mtlrob/mtlrob/internal/testbackends"
 	"github.com/mtlrob/mtlrob/mtlrob/arch"
-	"github.com/mtlrob/mtlrob/xla"
 )
 
 // BenchmarkResNet18ConvParts times, on XLA CPU, the three convolutions of one 3x3 layer of each
@@ -18,10 +18,7 @@ import (
 //
 //	go test ./internal/bench -run '^$' -bench ResNet18ConvParts -benchtime 5x
 func BenchmarkResNet18ConvParts(b *testing.B) {
-	backend, _, err := xla.Open("xla:cpu")
-	if err != nil {
-		b.Skipf("no XLA CPU plugin: %v", err)
-	}
+	backend := testbackends.XLACPU(b)
 	const batch = 128
 	for _, st := range []struct{ size, channels int }{{32, 64}, {16, 128}, {8, 256}, {4, 512}} {
 		n, c := st.size, st.channels

@@ -1,5 +1,7 @@
 // Package testbackends runs a test on every backend the workbench supports: the pure-Go backend,
-// always, and XLA CPU when its plugin is installed (make xla-cpu; make test installs it).
+// always, and XLA CPU when its plugin is installed (make xla-cpu; make test installs it). Each backend is
+// opened once per test binary and shared by its tests, so a test must not finalize it. Only _test.go files
+// import this package; the toy networks and data sets the tests share are in package testkit.
 package testbackends
 
 import (

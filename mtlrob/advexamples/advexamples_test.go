@@ -9,56 +9,32 @@ import (
 	"testing"
 
 	"github.com/gomlx/compute"
-	_ "github.com/gomlx/compute/gobackend"
-	"github.com/gomlx/gomlx/core/graph"
 	"github.com/gomlx/gomlx/ml/model"
 
-	"github.com/mtlrob/mtlrob/datasets"
-	"github.com/mtlrob/mtlrob/mtlrob/arch"
+	"github.com/mtlrob/mtlrob/internal/testbackends"
+	"github.com/mtlrob/mtlrob/internal/testkit"
 	"github.com/mtlrob/mtlrob/mtlrob/attack"
 	"github.com/mtlrob/mtlrob/mtlrob/experiment"
 	"github.com/mtlrob/mtlrob/mtlrob/reject"
 	"github.com/mtlrob/mtlrob/mtlrob/task"
 )
 
-// toyDataset is 24 4x4 grey images whose labels cycle through the classes a, b, c, d, each image the
-// grey level of its class.
-func toyDataset() *datasets.Dataset {
-	ds := &datasets.Dataset{Name: "toy", Split: "test", Height: 4, Width: 4, Channels: 1, ClassNames: []string{"a", "b", "c", "d"}}
-	for i := range 24 {
-		y := i % 4
-		ds.Labels = append(ds.Labels, int32(y))
-		for range 16 {
-			ds.Images = append(ds.Images, float32(y)/3)
-		}
-	}
-	ds.N = 24
-	return ds
-}
-
 // toyModel is a linear two-head network (main: the 4 toy classes; pair: {a,b} vs {c,d}) on the 4x4
 // toy images, with the random weights of a fresh store.
 func toyModel(t *testing.T) (compute.Backend, *experiment.Model) {
 	t.Helper()
-	b, err := compute.NewWithConfig("go")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ds := toyDataset()
+	ds := testkit.GreyClasses()
 	set := task.Set{Main: task.Main{Name: "toy", ClassNames: ds.ClassNames},
 		Aux: []task.Map{{Name: "pair", SourceClasses: ds.ClassNames, TargetClasses: []string{"ab", "cd"}, Table: []int{0, 0, 1, 1}}}}
 	if err := set.Validate(); err != nil {
 		t.Fatal(err)
 	}
-	net, err := arch.New("linear", func(s *model.Scope, x *graph.Node) *graph.Node { return arch.Flatten(x) }, set.Names(), set.Sizes())
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b, &experiment.Model{Net: net, Tasks: set, Store: model.NewStore(), Test: ds}
+	net := testkit.LinearNet(t, set.Names(), set.Sizes())
+	return testbackends.Go(t), &experiment.Model{Net: net, Tasks: set, Store: model.NewStore(), Test: ds}
 }
 
 func TestFirstOfEachClass(t *testing.T) {
-	ds := toyDataset() // labels cycle 0, 1, 2, 3
+	ds := testkit.GreyClasses() // labels cycle 0, 1, 2, 3
 	idx, err := FirstOfEachClass(ds, 3)
 	if err != nil {
 		t.Fatal(err)

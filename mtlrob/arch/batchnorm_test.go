@@ -17,6 +17,7 @@ import (
 	"github.com/gomlx/gomlx/ml/model"
 	"github.com/gomlx/gomlx/ml/train"
 	"github.com/gomlx/gomlx/ml/train/optimizer"
+	"github.com/mtlrob/mtlrob/internal/testbackends"
 )
 
 // channelStats returns the per-channel mean, biased and unbiased variance of NHWC data (channels last).
@@ -60,7 +61,7 @@ func shiftedBatch(seed uint64, batch, h, w int, means, spreads []float64) operan
 // (per-channel mean 0, variance 1 at gamma=1, beta=0) and updates the moving averages as documented; in any
 // other graph it applies the moving averages and changes nothing.
 func TestBatchNormTrainAndInferenceModes(t *testing.T) {
-	forEachBackend(t, testBatchNormTrainAndInferenceModes)
+	testbackends.ForEach(t, testBatchNormTrainAndInferenceModes)
 }
 
 func testBatchNormTrainAndInferenceModes(t *testing.T, backend compute.Backend) {
@@ -186,7 +187,7 @@ func equalSlices(a, b []float64, tol float64) bool {
 // view uses batch statistics, neither updates anything, and only the default (BNAuto) call updates the
 // moving averages, once. An attack inside a training step relies on exactly this.
 func TestNetBNModes(t *testing.T) {
-	backend := goBackend(t)
+	backend := testbackends.Go(t)
 	net := bnToyNet(t)
 	store := model.NewStore()
 	store.SetParam(model.ParamInitialSeed, int64(3))
@@ -242,7 +243,7 @@ func TestNetBNModes(t *testing.T) {
 // TestInferenceIsPerSample: with the moving averages a sample's logits do not depend on the rest of its
 // batch; with batch statistics they do.
 func TestInferenceIsPerSample(t *testing.T) {
-	backend := goBackend(t)
+	backend := testbackends.Go(t)
 	net := bnToyNet(t)
 	store := model.NewStore()
 	x := shiftedBatch(5, 3, 5, 5, []float64{2, -1}, []float64{1, 2})
@@ -289,7 +290,7 @@ func (d oneBatch) Iter() iter.Seq2[train.Batch, error] {
 // TrainStep updates the moving averages to the batch statistics of the pre-step weights (and the
 // optimizer leaves them alone); norm.UpdateBatchNormAverages recomputes them from data.
 func TestTrainerUpdatesMovingAverages(t *testing.T) {
-	backend := goBackend(t)
+	backend := testbackends.Go(t)
 	net := bnToyNet(t)
 	store := model.NewStore()
 	store.SetParam(model.ParamInitialSeed, int64(5))
@@ -394,7 +395,7 @@ func TestBlocksMatchPyTorch(t *testing.T) {
 	if len(fixture.Cases) == 0 {
 		t.Fatal("no cases in testdata/blocks.json")
 	}
-	backend := goBackend(t)
+	backend := testbackends.Go(t)
 	for _, tc := range fixture.Cases {
 		t.Run(tc.Name, func(t *testing.T) {
 			store := model.NewStore()
@@ -471,7 +472,7 @@ func equalInts(a, b []int) bool {
 // float64, with the moving averages (BNInference) and with batch statistics (BNBatchStats, where the samples
 // of the batch interact through the statistics).
 func TestInputGradientMatchesFiniteDifferences(t *testing.T) {
-	forEachBackend(t, testInputGradientMatchesFiniteDifferences)
+	testbackends.ForEach(t, testInputGradientMatchesFiniteDifferences)
 }
 
 func testInputGradientMatchesFiniteDifferences(t *testing.T, backend compute.Backend) {

@@ -11,6 +11,7 @@ import (
 	. "github.com/gomlx/gomlx/core/graph"
 	"github.com/gomlx/gomlx/core/tensors"
 	"github.com/gomlx/gomlx/ml/model"
+	"github.com/mtlrob/mtlrob/internal/testbackends"
 )
 
 // What numpy 1.24's numpy.save writes for np.array([[1,2,3],[4,5,6]], np.float32),
@@ -79,7 +80,7 @@ func TestWriteNPZErrors(t *testing.T) {
 // back: every network variable (not the store's random-number state), under its path, with its
 // shape and values.
 func TestExportNPZLeNet(t *testing.T) {
-	backend := goBackend(t)
+	backend := testbackends.Go(t)
 	net, err := LeNet([]string{"main", "category"}, []int{10, 3})
 	if err != nil {
 		t.Fatal(err)

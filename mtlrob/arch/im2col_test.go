@@ -7,13 +7,16 @@ import (
 	"github.com/gomlx/compute"
 	. "github.com/gomlx/gomlx/core/graph"
 	"github.com/gomlx/gomlx/core/tensors"
+	"github.com/mtlrob/mtlrob/internal/testbackends"
 )
 
 // TestIm2ColGatherEqualsSlices: the Gather formulation of im2col copies exactly the elements that the
 // kernel*kernel strided Slices of im2colSlices copy, for every kernel, stride and padding the
 // architectures use, and its gradient (a ScatterSum) equals theirs (Pads, summed). The finite-difference
 // checks of the convolutions are in TestOpGradientsMatchFiniteDifferences.
-func TestIm2ColGatherEqualsSlices(t *testing.T) { forEachBackend(t, testIm2ColGatherEqualsSlices) }
+func TestIm2ColGatherEqualsSlices(t *testing.T) {
+	testbackends.ForEach(t, testIm2ColGatherEqualsSlices)
+}
 
 func testIm2ColGatherEqualsSlices(t *testing.T, backend compute.Backend) {
 	r := rand.New(rand.NewPCG(5, 6))

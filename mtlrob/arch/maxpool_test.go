@@ -9,6 +9,7 @@ import (
 	"github.com/gomlx/compute/dtypes"
 	. "github.com/gomlx/gomlx/core/graph"
 	"github.com/gomlx/gomlx/core/tensors"
+	"github.com/mtlrob/mtlrob/internal/testbackends"
 )
 
 // TestMaxPoolTieGradients checks the max-pooling gradient where elements of a window tie for the
@@ -19,7 +20,7 @@ import (
 // cannot check this (the function has a kink at a tie); the op checks do so away from ties.
 //
 // Inputs are [1, H, W, C] written as rows[h][w] = the C channel values.
-func TestMaxPoolTieGradients(t *testing.T) { forEachBackend(t, testMaxPoolTieGradients) }
+func TestMaxPoolTieGradients(t *testing.T) { testbackends.ForEach(t, testMaxPoolTieGradients) }
 
 func testMaxPoolTieGradients(t *testing.T, backend compute.Backend) {
 	type grid [][][]float64 // [h][w][c]
@@ -133,7 +134,7 @@ func testMaxPoolTieGradients(t *testing.T, backend compute.Backend) {
 // TestMaxPool2DForwardIsReduceMax: the tie-aware formulation returns exactly what Reshape + ReduceMax
 // returned (the forward pass is unchanged), on random inputs and on inputs full of ties.
 func TestMaxPool2DForwardIsReduceMax(t *testing.T) {
-	forEachBackend(t, testMaxPool2DForwardIsReduceMax)
+	testbackends.ForEach(t, testMaxPool2DForwardIsReduceMax)
 }
 
 func testMaxPool2DForwardIsReduceMax(t *testing.T, backend compute.Backend) {

@@ -13,7 +13,6 @@ import (
 
 	"github.com/gomlx/compute"
 	"github.com/gomlx/compute/dtypes"
-	_ "github.com/gomlx/compute/gobackend"
 	"github.com/gomlx/compute/shapes"
 	. "github.com/gomlx/gomlx/core/graph"
 	"github.com/gomlx/gomlx/core/tensors"
@@ -21,21 +20,12 @@ import (
 	"github.com/mtlrob/mtlrob/internal/testbackends"
 )
 
-// forEachBackend runs fn on the pure-Go backend and on XLA CPU (see package testbackends).
-func forEachBackend(t *testing.T, fn func(t *testing.T, backend compute.Backend)) {
-	testbackends.ForEach(t, fn)
-}
-
-func goBackend(t testing.TB) compute.Backend {
-	t.Helper()
-	b, err := compute.NewWithConfig("go")
-	if err != nil {
-		t.Fatalf("pure-Go backend: %v", err)
-	}
-	if !isGoBackend(b) {
+// TestIsGoBackend: the layers pick the im2col convolution by isGoBackend; were the pure-Go backend not
+// recognised, they would run its slow native convolution.
+func TestIsGoBackend(t *testing.T) {
+	if b := testbackends.Go(t); !isGoBackend(b) {
 		t.Fatalf("isGoBackend does not recognise the pure-Go backend (String %q, Name %q): the layers would run the slow native convolution", b.String(), b.Name())
 	}
-	return b
 }
 
 // operand is a float64 input of an op check.
@@ -124,7 +114,7 @@ func checkGradient(t *testing.T, backend compute.Backend, fn func(in []*Node) *N
 }
 
 func TestOpGradientsMatchFiniteDifferences(t *testing.T) {
-	forEachBackend(t, testOpGradientsMatchFiniteDifferences)
+	testbackends.ForEach(t, testOpGradientsMatchFiniteDifferences)
 }
 
 func testOpGradientsMatchFiniteDifferences(t *testing.T, backend compute.Backend) {
@@ -196,7 +186,7 @@ func testOpGradientsMatchFiniteDifferences(t *testing.T, backend compute.Backend
 // TestIm2ColConvEqualsNativeConvolve: the workaround computes the same function as the backend's own
 // convolution (in float64, to rounding).
 func TestIm2ColConvEqualsNativeConvolve(t *testing.T) {
-	forEachBackend(t, testIm2ColConvEqualsNativeConvolve)
+	testbackends.ForEach(t, testIm2ColConvEqualsNativeConvolve)
 }
 
 func testIm2ColConvEqualsNativeConvolve(t *testing.T, backend compute.Backend) {
@@ -235,7 +225,7 @@ func testIm2ColConvEqualsNativeConvolve(t *testing.T, backend compute.Backend) {
 // TestStridedConvEqualsNativeConvolve: the strided im2col convolution equals the backend's convolution
 // with the same stride and symmetric padding (PyTorch's Conv2d(stride, padding) semantics).
 func TestStridedConvEqualsNativeConvolve(t *testing.T) {
-	forEachBackend(t, testStridedConvEqualsNativeConvolve)
+	testbackends.ForEach(t, testStridedConvEqualsNativeConvolve)
 }
 
 func testStridedConvEqualsNativeConvolve(t *testing.T, backend compute.Backend) {
@@ -296,7 +286,9 @@ func checkSameSums(t *testing.T, ours, theirs, abs []float64, n int) {
 
 // TestPoolingAgainstReferences: MaxPool2DStrided equals the native max pooling with the same window
 // and stride, and AdaptiveAvgPool2D equals a direct loop over PyTorch's bins.
-func TestPoolingAgainstReferences(t *testing.T) { forEachBackend(t, testPoolingAgainstReferences) }
+func TestPoolingAgainstReferences(t *testing.T) {
+	testbackends.ForEach(t, testPoolingAgainstReferences)
+}
 
 func testPoolingAgainstReferences(t *testing.T, backend compute.Backend) {
 	r := rand.New(rand.NewPCG(15, 16))
@@ -370,7 +362,7 @@ func testPoolingAgainstReferences(t *testing.T, backend compute.Backend) {
 
 // TestMaxPool2DEqualsNativeMaxPool: the reshape formulation equals the native pooling.
 func TestMaxPool2DEqualsNativeMaxPool(t *testing.T) {
-	forEachBackend(t, testMaxPool2DEqualsNativeMaxPool)
+	testbackends.ForEach(t, testMaxPool2DEqualsNativeMaxPool)
 }
 
 func testMaxPool2DEqualsNativeMaxPool(t *testing.T, backend compute.Backend) {
@@ -396,7 +388,7 @@ func testMaxPool2DEqualsNativeMaxPool(t *testing.T, backend compute.Backend) {
 // to a StopGradient node is silently zero, and wrapping the input in Identity is the workaround
 // every attack in this workbench uses. If GoMLX ever changes this, the test says so.
 func TestGradientThroughStopGradientTrap(t *testing.T) {
-	forEachBackend(t, testGradientThroughStopGradientTrap)
+	testbackends.ForEach(t, testGradientThroughStopGradientTrap)
 }
 
 func testGradientThroughStopGradientTrap(t *testing.T, backend compute.Backend) {

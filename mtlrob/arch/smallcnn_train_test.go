@@ -11,6 +11,7 @@ import (
 	"github.com/gomlx/gomlx/ml/train"
 	"github.com/gomlx/gomlx/ml/train/optimizer"
 	"github.com/mtlrob/mtlrob/datasets"
+	"github.com/mtlrob/mtlrob/internal/testbackends"
 )
 
 // TestSmallCNNTrainsOnFashionMNIST backs SmallCNN's documented claim: one epoch of Adam (lr 2e-3,
@@ -31,7 +32,7 @@ func TestSmallCNNTrainsOnFashionMNIST(t *testing.T) {
 		t.Skip(err)
 	}
 	net := mustNet(SmallCNN([]string{"main"}, []int{10}, [3]int{28, 28, 1}))
-	backend := goBackend(t)
+	backend := testbackends.Go(t)
 	store := model.NewStore()
 	store.SetParam(model.ParamInitialSeed, int64(1))
 	lossFn := func(labels, logits []*Node) *Node { return ReduceAllMean(CrossEntropy(logits[0], labels[0])) }

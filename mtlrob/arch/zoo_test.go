@@ -14,6 +14,7 @@ import (
 	. "github.com/gomlx/gomlx/core/graph"
 	"github.com/gomlx/gomlx/core/tensors"
 	"github.com/gomlx/gomlx/ml/model"
+	"github.com/mtlrob/mtlrob/internal/testbackends"
 )
 
 // Hand computations of the parameter counts, independent of the graph code: each layer's weights and
@@ -200,7 +201,7 @@ func TestByName(t *testing.T) {
 // logits shapes and the store (whose variables are those the graph created).
 func buildOnly(t testing.TB, fn func(s *model.Scope, x *Node) []*Node, dims ...int) ([]shapes.Shape, *model.Store) {
 	t.Helper()
-	g := NewGraph(goBackend(t), "build_only")
+	g := NewGraph(testbackends.Go(t), "build_only")
 	defer g.Finalize()
 	store := model.NewStore()
 	x := Parameter(g, "x", shapes.Make(dtypes.Float32, dims...))
@@ -236,7 +237,7 @@ func paperNets(t testing.TB) []struct {
 // TestForwardShapes runs each model once on its paper input size at batch 2 (inference mode) and checks
 // one [2, classes] finite logits node per head, in task order.
 func TestForwardShapes(t *testing.T) {
-	backend := goBackend(t)
+	backend := testbackends.Go(t)
 	for _, tc := range paperNets(t) {
 		n := tc.net
 		in := n.InputShape

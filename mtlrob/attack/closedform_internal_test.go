@@ -6,10 +6,10 @@ import (
 	"testing"
 
 	"github.com/gomlx/compute"
-	. "github.com/gomlx/gomlx/core/graph"
 	"github.com/gomlx/gomlx/core/tensors"
 	"github.com/gomlx/gomlx/ml/model"
 	"github.com/mtlrob/mtlrob/internal/testbackends"
+	"github.com/mtlrob/mtlrob/internal/testkit"
 	"github.com/mtlrob/mtlrob/mtlrob/arch"
 )
 
@@ -28,12 +28,9 @@ type linear struct {
 
 func newLinear(t *testing.T, k, n int, seed uint64, lo, hi float32) *linear {
 	t.Helper()
-	net, err := arch.New("linear", func(_ *model.Scope, x *Node) *Node { return arch.Flatten(x) }, []string{"main"}, []int{k})
-	if err != nil {
-		t.Fatal(err)
-	}
+	net := testkit.LinearNet(t, []string{"main"}, []int{k})
 	r := rand.New(rand.NewPCG(seed, 3))
-	m := &linear{backend: goBackend(t), store: model.NewStore(), net: net, w: make([]float64, 16*k), b: make([]float64, k), k: k, n: n,
+	m := &linear{backend: testbackends.Go(t), store: model.NewStore(), net: net, w: make([]float64, 16*k), b: make([]float64, k), k: k, n: n,
 		x: make([]float32, n*16), y: make([]int32, n)}
 	w32, b32 := make([]float32, 16*k), make([]float32, k)
 	for i := range w32 {

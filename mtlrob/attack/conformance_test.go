@@ -4,21 +4,11 @@ import (
 	"testing"
 
 	"github.com/gomlx/compute"
-	_ "github.com/gomlx/compute/gobackend"
 	"github.com/mtlrob/mtlrob/internal/testbackends"
 	"github.com/mtlrob/mtlrob/mtlrob/arch"
 	"github.com/mtlrob/mtlrob/mtlrob/attack"
 	"github.com/mtlrob/mtlrob/mtlrob/attack/attacktest"
 )
-
-func goBackend(t testing.TB) compute.Backend {
-	t.Helper()
-	b, err := compute.NewWithConfig("go")
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
-}
 
 // TestConformance runs the attacktest suite on every base attack and every direction.
 func TestConformance(t *testing.T) {

@@ -8,12 +8,13 @@ import (
 	. "github.com/gomlx/gomlx/core/graph"
 	"github.com/gomlx/gomlx/core/tensors"
 	"github.com/gomlx/gomlx/ml/model"
+	"github.com/mtlrob/mtlrob/internal/testbackends"
 )
 
 // TestDirectionsOnConstants checks every direction and its objective on constant per-task
 // gradients and losses against answers computed by hand (two tasks, two samples of three values).
 func TestDirectionsOnConstants(t *testing.T) {
-	backend := goBackend(t)
+	backend := testbackends.Go(t)
 	// G0, G1: per-task gradients; L: losses at the iterate; S: at the start (means 2 and 4); C: clean.
 	G0 := [][]float32{{2, -4, 6}, {1, 0, -3}}
 	G1 := [][]float32{{-1, 1, 0.5}, {3, -2, 2}}

@@ -11,6 +11,7 @@ import (
 	"github.com/gomlx/gomlx/core/tensors"
 	"github.com/gomlx/gomlx/ml/model"
 	"github.com/mtlrob/mtlrob/datasets"
+	"github.com/mtlrob/mtlrob/internal/testbackends"
 	"github.com/mtlrob/mtlrob/mtlrob/attack"
 	"github.com/mtlrob/mtlrob/mtlrob/attack/attacktest"
 )
@@ -57,7 +58,7 @@ func perturbAux(t *testing.T, m *attacktest.Model, seed uint64) {
 // changing the auxiliary heads' weights leaves the adversarial example bit-for-bit unchanged;
 // as a control, the white-box Total attack's graph does hold them and its result does change.
 func TestGrayBoxNeverTouchesAuxiliaryHeads(t *testing.T) {
-	m := attacktest.NewModel(t, goBackend(t), 3)
+	m := attacktest.NewModel(t, testbackends.Go(t), 3)
 	pgd := attack.PGD{Eps: 0.2, Alpha: 0.05, Steps: 5}
 	inGraph := func(v attack.Victim, a attack.Attack) map[string]bool {
 		exec, err := model.NewExec(m.Backend, m.Store, func(s *model.Scope, in []*Node) []*Node {
@@ -123,7 +124,7 @@ func TestGrayBoxNeverTouchesAuxiliaryHeads(t *testing.T) {
 // TestEpsZeroLeavesInputUnchanged: with a zero budget every bounded attack returns x exactly, so
 // accuracy is unchanged.
 func TestEpsZeroLeavesInputUnchanged(t *testing.T) {
-	m := attacktest.NewModel(t, goBackend(t), 4)
+	m := attacktest.NewModel(t, testbackends.Go(t), 4)
 	x := tensors.MustCopyFlatData[float32](m.X)
 	for _, a := range []attack.Attack{
 		attack.FGSM{}, attack.FGSM{Norm: attack.L2}, attack.PGD{Steps: 3}, attack.PGD{Steps: 3, Restarts: 2, Direction: attack.DGBA{}},
@@ -141,7 +142,7 @@ func TestEpsZeroLeavesInputUnchanged(t *testing.T) {
 
 // TestLoopModesAgree: the unrolled executable and the reused step compute the same attack.
 func TestLoopModesAgree(t *testing.T) {
-	m := attacktest.NewModel(t, goBackend(t), 5)
+	m := attacktest.NewModel(t, testbackends.Go(t), 5)
 	for _, a := range []attack.Attack{
 		attack.PGD{Eps: 0.2, Alpha: 0.05, Steps: 4, Restarts: 2, Direction: attack.WGD{}},
 		attack.APGD{Eps: 0.2, Steps: 8, Direction: attack.DGBA{}},
@@ -161,7 +162,7 @@ func TestLoopModesAgree(t *testing.T) {
 // TestPerturbInsideAGraph: the graph builder works inside a larger graph (as in adversarial
 // training: attack, then evaluate the model on the result) and its result is in the ball.
 func TestPerturbInsideAGraph(t *testing.T) {
-	m := attacktest.NewModel(t, goBackend(t), 6)
+	m := attacktest.NewModel(t, testbackends.Go(t), 6)
 	m.Store.SetParam(model.ParamInitialSeed, int64(6))
 	exec, err := model.NewExec(m.Backend, m.Store, func(s *model.Scope, in []*Node) []*Node {
 		adv := attack.PGD{Eps: 0.1, Steps: 3}.Perturb(s, attack.GrayBox(m.Net), in[0], in[1:])

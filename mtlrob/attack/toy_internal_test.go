@@ -6,22 +6,13 @@ import (
 	"testing"
 
 	"github.com/gomlx/compute"
-	_ "github.com/gomlx/compute/gobackend"
 	. "github.com/gomlx/gomlx/core/graph"
 	"github.com/gomlx/gomlx/core/tensors"
-	"github.com/gomlx/gomlx/ml/layers/activation"
 	"github.com/gomlx/gomlx/ml/model"
+	"github.com/mtlrob/mtlrob/internal/testbackends"
+	"github.com/mtlrob/mtlrob/internal/testkit"
 	"github.com/mtlrob/mtlrob/mtlrob/arch"
 )
-
-func goBackend(t testing.TB) compute.Backend {
-	t.Helper()
-	b, err := compute.NewWithConfig("go")
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
-}
 
 // toy is a 2-head network (main: 4 classes, aux: 3) on 4x4x1 inputs with random weights, and a
 // random batch with random labels.
@@ -36,16 +27,11 @@ type toy struct {
 
 func newToy(t testing.TB, seed int64, n int) *toy {
 	t.Helper()
-	net, err := arch.New("toy", func(s *model.Scope, x *Node) *Node {
-		return activation.Relu(arch.Dense(s.In("fc"), arch.Flatten(x), 8))
-	}, []string{"main", "aux"}, []int{4, 3})
-	if err != nil {
-		t.Fatal(err)
-	}
+	net := testkit.MLP(t, 8, []string{"main", "aux"}, []int{4, 3})
 	store := model.NewStore()
 	store.SetParam(model.ParamInitialSeed, seed)
 	r := rand.New(rand.NewPCG(uint64(seed), 11))
-	ty := &toy{backend: goBackend(t), store: store, net: net, n: n, x: make([]float32, n*16), labels: [][]int32{make([]int32, n), make([]int32, n)}}
+	ty := &toy{backend: testbackends.Go(t), store: store, net: net, n: n, x: make([]float32, n*16), labels: [][]int32{make([]int32, n), make([]int32, n)}}
 	for i := range ty.x {
 		ty.x[i] = 0.2 + 0.6*r.Float32()
 	}

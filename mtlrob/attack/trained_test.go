@@ -1,42 +1,17 @@
 package attack_test
 
 import (
-	"math/rand/v2"
 	"sync"
 	"testing"
 
-	. "github.com/gomlx/gomlx/core/graph"
 	"github.com/gomlx/gomlx/core/tensors"
-	"github.com/gomlx/gomlx/ml/layers/activation"
 	"github.com/gomlx/gomlx/ml/model"
-	"github.com/mtlrob/mtlrob/datasets"
-	"github.com/mtlrob/mtlrob/mtlrob/arch"
+	"github.com/mtlrob/mtlrob/internal/testbackends"
+	"github.com/mtlrob/mtlrob/internal/testkit"
 	"github.com/mtlrob/mtlrob/mtlrob/attack"
 	"github.com/mtlrob/mtlrob/mtlrob/attack/attacktest"
-	"github.com/mtlrob/mtlrob/mtlrob/task"
 	"github.com/mtlrob/mtlrob/mtlrob/training"
 )
-
-// quadrants is a learnable 4-class problem on 4x4x1 images: class c lights up quadrant c.
-func quadrants(n int, seed uint64, split string) *datasets.Dataset {
-	r := rand.New(rand.NewPCG(seed, 99))
-	ds := &datasets.Dataset{Name: "toy", Split: split, N: n, Height: 4, Width: 4, Channels: 1,
-		ClassNames: []string{"a", "b", "c", "d"}, Images: make([]float32, n*16), Labels: make([]int32, n)}
-	for i := range n {
-		c := i % 4
-		ds.Labels[i] = int32(c)
-		for y := range 4 {
-			for x := range 4 {
-				v := 0.3 * r.Float32()
-				if (y/2)*2+x/2 == c {
-					v += 0.6
-				}
-				ds.Images[i*16+y*4+x] = v
-			}
-		}
-	}
-	return ds
-}
 
 type trainedToy struct {
 	m      *attacktest.Model
@@ -54,23 +29,11 @@ var (
 func trainedToyModel(t *testing.T) *trainedToy {
 	t.Helper()
 	toyOnce.Do(func() {
-		half, err := task.FromKeys("half", []string{"a", "b", "c", "d"}, []string{"top", "bottom"},
-			map[string]string{"a": "top", "b": "top", "c": "bottom", "d": "bottom"})
-		if err != nil {
-			toyErr = err
-			return
-		}
-		set := task.Set{Main: task.Main{Name: "toy", ClassNames: []string{"a", "b", "c", "d"}}, Aux: []task.Map{half}}
-		net, err := arch.New("toy", func(s *model.Scope, x *Node) *Node {
-			return activation.Relu(arch.Dense(s.In("fc"), arch.Flatten(x), 16))
-		}, set.Names(), set.Sizes())
-		if err != nil {
-			toyErr = err
-			return
-		}
-		backend := goBackend(t)
+		set := testkit.QuadrantTasks(t)
+		net := testkit.MLP(t, 16, set.Names(), set.Sizes())
+		backend := testbackends.Go(t)
 		store := model.NewStore()
-		train, test := quadrants(512, 1, "train"), quadrants(64, 2, "test")
+		train, test := testkit.Quadrants(512, 1, "train"), testkit.Quadrants(64, 2, "test")
 		if _, err := training.Natural(backend, store, net, set, train, test,
 			training.Config{Steps: 150, BatchSize: 32, LearningRate: 0.03, Seed: 1, EvalEvery: 150, Quiet: true}); err != nil {
 			toyErr = err
@@ -90,6 +53,9 @@ func trainedToyModel(t *testing.T) *trainedToy {
 	})
 	if toyErr != nil {
 		t.Fatal(toyErr)
+	}
+	if toyM == nil { // a helper's t.Fatal ended the setup in an earlier test
+		t.Fatal("the toy model's setup failed in an earlier test")
 	}
 	return toyM
 }

@@ -9,13 +9,13 @@ import (
 	"testing"
 
 	"github.com/gomlx/compute"
-	"github.com/gomlx/compute/gobackend"
 	. "github.com/gomlx/gomlx/core/graph"
 	"github.com/gomlx/gomlx/core/tensors"
 	"github.com/gomlx/gomlx/ml/layers/activation"
 	"github.com/gomlx/gomlx/ml/model"
 	"github.com/gomlx/gomlx/ml/train"
 	"github.com/mtlrob/mtlrob/datasets"
+	"github.com/mtlrob/mtlrob/internal/testbackends"
 	"github.com/mtlrob/mtlrob/mtlrob/arch"
 	"github.com/mtlrob/mtlrob/mtlrob/attack"
 	"github.com/mtlrob/mtlrob/mtlrob/task"
@@ -39,11 +39,7 @@ func openCPU(t testing.TB, n int) compute.Backend {
 // TestRefusesWhatCannotRun: the pure-Go backend has no distributed execution and a backend with one
 // device cannot hold a two-device mesh: both are errors that say so, before anything compiles.
 func TestRefusesWhatCannotRun(t *testing.T) {
-	gb, err := gobackend.New("")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer gb.Finalize()
+	gb := testbackends.Go(t)
 	if _, err := Mesh(gb, 2); err == nil || !strings.Contains(err.Error(), "needs an XLA backend") {
 		t.Errorf("Mesh(pure Go, 2) error = %v, want one saying an XLA backend is needed", err)
 	}

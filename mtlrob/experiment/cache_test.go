@@ -12,11 +12,10 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/gomlx/compute"
-	_ "github.com/gomlx/compute/gobackend"
 	"github.com/mtlrob/mtlrob/mtlrob/training"
 
 	"github.com/mtlrob/mtlrob/internal/slowtest"
+	"github.com/mtlrob/mtlrob/internal/testbackends"
 )
 
 // tinyBudget trains for two steps on a few hundred examples: enough to exercise the whole path.
@@ -127,11 +126,7 @@ func TestLoadOrRunNaturalTrainsOnceThenReads(t *testing.T) {
 	if _, _, err := Data("fashion-mnist", tinyBudget, 1); err != nil {
 		t.Skipf("Fashion-MNIST is not installed (run `make data`): %v", err)
 	}
-	backend, err := compute.NewWithConfig("go")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer backend.Finalize()
+	backend := testbackends.Go(t)
 	dir := t.TempDir()
 	spec := NaturalSpec{Dataset: "fashion-mnist", Aux: []string{"category"}, Budget: tinyBudget, Seed: 1, Quiet: true}
 	first, err := LoadOrRunNatural(dir, backend, "go (test)", spec)

@@ -8,9 +8,9 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/gomlx/compute"
 	"github.com/gomlx/gomlx/core/tensors"
 	"github.com/mtlrob/mtlrob/datasets"
+	"github.com/mtlrob/mtlrob/internal/testbackends"
 	"github.com/mtlrob/mtlrob/mtlrob/attack"
 	"github.com/mtlrob/mtlrob/mtlrob/attack/attacktest"
 	"github.com/mtlrob/mtlrob/mtlrob/metric"
@@ -21,10 +21,7 @@ import (
 // on every head), on the pure-Go backend.
 func toyModel(t *testing.T, n int, seed int64) (*Model, Env, [][]int32) {
 	t.Helper()
-	backend, err := compute.NewWithConfig("go")
-	if err != nil {
-		t.Fatal(err)
-	}
+	backend := testbackends.Go(t)
 	am := attacktest.NewModel(t, backend, seed)
 	r := rand.New(rand.NewPCG(uint64(seed), 11))
 	images := make([]float32, n*16)

@@ -6,7 +6,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/mtlrob/mtlrob/datasets"
+	"github.com/mtlrob/mtlrob/internal/testkit"
 	"github.com/mtlrob/mtlrob/mtlrob/task"
 )
 
@@ -35,22 +35,8 @@ func TestHWCImage(t *testing.T) {
 	}
 }
 
-// toyDataset has 6 images of 4x4 per class for classes a..d; the pixels of an image of class y are y/3.
-func toyDataset() *datasets.Dataset {
-	ds := &datasets.Dataset{Name: "toy", Split: "test", Height: 4, Width: 4, Channels: 1, ClassNames: []string{"a", "b", "c", "d"}}
-	for i := 0; i < 24; i++ {
-		y := i % 4
-		ds.Labels = append(ds.Labels, int32(y))
-		for p := 0; p < 16; p++ {
-			ds.Images = append(ds.Images, float32(y)/3)
-		}
-	}
-	ds.N = 24
-	return ds
-}
-
 func TestAuxClassSamplesFollowTheMap(t *testing.T) {
-	ds := toyDataset()
+	ds := testkit.GreyClasses()
 	m := task.Map{Name: "pairs", SourceClasses: ds.ClassNames, TargetClasses: []string{"ab", "cd"}, Table: []int{0, 0, 1, 1}}
 	rows, err := AuxClassSamples(ds, m, 5, 1)
 	if err != nil {
@@ -97,7 +83,7 @@ func TestAuxClassSamplesFollowTheMap(t *testing.T) {
 }
 
 func TestImageGridWritesPNGAndSVG(t *testing.T) {
-	ds := toyDataset()
+	ds := testkit.GreyClasses()
 	m := task.Map{Name: "pairs", SourceClasses: ds.ClassNames, TargetClasses: []string{"first pair", "second pair"}, Table: []int{0, 0, 1, 1}}
 	rows, err := AuxClassSamples(ds, m, 6, 2)
 	if err != nil {

@@ -5,62 +5,24 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/gomlx/compute"
-	_ "github.com/gomlx/compute/gobackend"
-	"github.com/gomlx/gomlx/core/graph"
 	"github.com/gomlx/gomlx/core/tensors"
-	"github.com/gomlx/gomlx/ml/model"
-	"github.com/mtlrob/mtlrob/mtlrob/arch"
+	"github.com/mtlrob/mtlrob/internal/testbackends"
+	"github.com/mtlrob/mtlrob/internal/testkit"
 )
 
-// linearNet is a 2-task network whose backbone is the flattened image, so each head is an
-// affine map z = x W + b with weights the test chooses: the loss gradient is known in closed
-// form, d CE / d x = W (softmax(z) - onehot(y)).
-type linearHead struct {
-	w [][]float32 // [in][classes]
-	b []float32
-}
-
-var linearHeads = []linearHead{
-	{w: [][]float32{{1, -1, 0.5}, {0.2, 0.3, -0.4}, {-0.7, 0.1, 0.9}, {0.6, 0.6, -1}}, b: []float32{0.1, 0, -0.2}},
-	{w: [][]float32{{0.5, -0.5}, {-1, 1}, {0.25, 0.75}, {0, -0.3}}, b: []float32{0, 0.4}},
-}
-
-func goBackend(t testing.TB) compute.Backend {
-	t.Helper()
-	b, err := compute.NewWithConfig("go")
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
-}
-
-func linearNet(t testing.TB) (*arch.Net, *model.Store) {
-	t.Helper()
-	net, err := arch.New("linear", func(s *model.Scope, x *graph.Node) *graph.Node { return arch.Flatten(x) }, []string{"main", "half"}, []int{3, 2})
-	if err != nil {
-		t.Fatal(err)
-	}
-	store := model.NewStore()
-	for i, h := range linearHeads {
-		if _, err := store.CreateVariable("/head_"+net.Tasks[i]+"/weights", tensors.FromValue(h.w)); err != nil {
-			t.Fatal(err)
-		}
-		if _, err := store.CreateVariable("/head_"+net.Tasks[i]+"/biases", tensors.FromValue(h.b)); err != nil {
-			t.Fatal(err)
-		}
-	}
-	return net, store
-}
+// linearHeads are the heads of the linear 2-task fixture (testkit.LinearModel): each head is an affine
+// map z = x W + b of the flattened image with weights the test chooses, so the loss gradient is known in
+// closed form, d CE / d x = W (softmax(z) - onehot(y)).
+var linearHeads = testkit.LinearHeads()
 
 // analytic returns the cross-entropy of head h at input x with label y and its gradient.
-func (h linearHead) analytic(x []float32, y int32) (float64, []float64) {
-	k := len(h.b)
+func analytic(h testkit.LinearHead, x []float32, y int32) (float64, []float64) {
+	k := len(h.B)
 	z := make([]float64, k)
 	for c := range k {
-		z[c] = float64(h.b[c])
+		z[c] = float64(h.B[c])
 		for j := range x {
-			z[c] += float64(x[j]) * float64(h.w[j][c])
+			z[c] += float64(x[j]) * float64(h.W[j][c])
 		}
 	}
 	maxZ := math.Inf(-1)
@@ -79,15 +41,15 @@ func (h linearHead) analytic(x []float32, y int32) (float64, []float64) {
 			p--
 		}
 		for j := range x {
-			grad[j] += float64(h.w[j][c]) * p
+			grad[j] += float64(h.W[j][c]) * p
 		}
 	}
 	return loss, grad
 }
 
 func TestInputGradientsMatchClosedForm(t *testing.T) {
-	backend := goBackend(t)
-	net, store := linearNet(t)
+	backend := testbackends.Go(t)
+	net, store := testkit.LinearModel(t, linearHeads)
 	const n, h, w, c = 5, 2, 2, 1
 	images := []float32{
 		0.1, 0.9, 0.3, 0.5,
@@ -106,7 +68,7 @@ func TestInputGradientsMatchClosedForm(t *testing.T) {
 		for task := range linearHeads {
 			for k := range n {
 				x := images[k*4 : (k+1)*4]
-				wantLoss, wantGrad := linearHeads[task].analytic(x, labels[task][k])
+				wantLoss, wantGrad := analytic(linearHeads[task], x, labels[task][k])
 				if !near(losses[task][k], wantLoss, 1e-5) {
 					t.Errorf("batch %d: task %d sample %d: loss %.7g, want %.7g", batch, task, k, losses[task][k], wantLoss)
 				}
@@ -127,25 +89,25 @@ func TestInputGradientsMatchClosedForm(t *testing.T) {
 // TestInputGradientsSeesNewWeights: a second call after the store's weights changed must use
 // the new weights (each call compiles afresh; a reused GoMLX v0.28.16 executable would not).
 func TestInputGradientsSeesNewWeights(t *testing.T) {
-	backend := goBackend(t)
-	net, store := linearNet(t)
+	backend := testbackends.Go(t)
+	net, store := testkit.LinearModel(t, linearHeads)
 	images := []float32{0.1, 0.9, 0.3, 0.5}
 	labels := [][]int32{{2}, {1}}
 	if _, _, err := InputGradients(backend, store, net, images, labels, 1, 2, 2, 1, 1); err != nil {
 		t.Fatal(err)
 	}
-	changed := linearHead{w: [][]float32{{2, 0, 0}, {0, -1, 0}, {0, 0, 3}, {1, 1, 1}}, b: []float32{0, 0, 0}}
-	if err := store.GetVariable("/head_main/weights").SetValue(tensors.FromValue(changed.w)); err != nil {
+	changed := testkit.LinearHead{W: [][]float32{{2, 0, 0}, {0, -1, 0}, {0, 0, 3}, {1, 1, 1}}, B: []float32{0, 0, 0}}
+	if err := store.GetVariable("/head_main/weights").SetValue(tensors.FromValue(changed.W)); err != nil {
 		t.Fatal(err)
 	}
-	if err := store.GetVariable("/head_main/biases").SetValue(tensors.FromValue(changed.b)); err != nil {
+	if err := store.GetVariable("/head_main/biases").SetValue(tensors.FromValue(changed.B)); err != nil {
 		t.Fatal(err)
 	}
 	grads, losses, err := InputGradients(backend, store, net, images, labels, 1, 2, 2, 1, 1)
 	if err != nil {
 		t.Fatal(err)
 	}
-	wantLoss, wantGrad := changed.analytic(images, 2)
+	wantLoss, wantGrad := analytic(changed, images, 2)
 	if !near(losses[0][0], wantLoss, 1e-5) {
 		t.Errorf("loss after the weights changed: %.7g, want %.7g (the new weights')", losses[0][0], wantLoss)
 	}
@@ -158,8 +120,8 @@ func TestInputGradientsSeesNewWeights(t *testing.T) {
 }
 
 func TestInputGradientsErrors(t *testing.T) {
-	backend := goBackend(t)
-	net, store := linearNet(t)
+	backend := testbackends.Go(t)
+	net, store := testkit.LinearModel(t, linearHeads)
 	images := make([]float32, 8)
 	cases := []struct {
 		name   string

@@ -6,36 +6,19 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/gomlx/compute"
-	_ "github.com/gomlx/compute/gobackend"
-	"github.com/gomlx/gomlx/core/graph"
 	"github.com/gomlx/gomlx/core/tensors"
-	"github.com/gomlx/gomlx/ml/model"
-	"github.com/mtlrob/mtlrob/mtlrob/arch"
+	"github.com/mtlrob/mtlrob/internal/testbackends"
+	"github.com/mtlrob/mtlrob/internal/testkit"
 )
 
-func goBackend(t testing.TB) compute.Backend {
-	t.Helper()
-	b, err := compute.NewWithConfig("go")
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
-}
-
-// head is an affine head z = x W + b on the flattened 2x2x1 image; the test sets the weights,
-// so the predictions are known on the host.
-type head struct {
-	w [][]float32 // [4][classes]
-	b []float32
-}
-
-func (h head) predict(x []float32) int32 {
+// hostClass is head h's class for the flattened 2x2x1 image x, computed on the host: the test sets the
+// weights of the linear fixture (testkit.LinearModel), so its predictions are known.
+func hostClass(h testkit.LinearHead, x []float32) int32 {
 	best, bestZ := int32(0), math.Inf(-1)
-	for c := range h.b {
-		z := float64(h.b[c])
+	for c := range h.B {
+		z := float64(h.B[c])
 		for j := range x {
-			z += float64(x[j]) * float64(h.w[j][c])
+			z += float64(x[j]) * float64(h.W[j][c])
 		}
 		if z > bestZ {
 			best, bestZ = int32(c), z
@@ -44,29 +27,8 @@ func (h head) predict(x []float32) int32 {
 	return best
 }
 
-func linearNet(t testing.TB, heads []head) (*arch.Net, *model.Store) {
-	t.Helper()
-	net, err := arch.New("linear", func(s *model.Scope, x *graph.Node) *graph.Node { return arch.Flatten(x) }, []string{"main", "half"}, []int{3, 2})
-	if err != nil {
-		t.Fatal(err)
-	}
-	store := model.NewStore()
-	for i, h := range heads {
-		if _, err := store.CreateVariable("/head_"+net.Tasks[i]+"/weights", tensors.FromValue(h.w)); err != nil {
-			t.Fatal(err)
-		}
-		if _, err := store.CreateVariable("/head_"+net.Tasks[i]+"/biases", tensors.FromValue(h.b)); err != nil {
-			t.Fatal(err)
-		}
-	}
-	return net, store
-}
-
 var (
-	heads = []head{
-		{w: [][]float32{{1, -1, 0.5}, {0.2, 0.3, -0.4}, {-0.7, 0.1, 0.9}, {0.6, 0.6, -1}}, b: []float32{0.1, 0, -0.2}},
-		{w: [][]float32{{0.5, -0.5}, {-1, 1}, {0.25, 0.75}, {0, -0.3}}, b: []float32{0, 0.4}},
-	}
+	heads  = testkit.LinearHeads()
 	images = []float32{
 		0.1, 0.9, 0.3, 0.5,
 		1, 0, 0, 1,
@@ -77,21 +39,21 @@ var (
 	}
 )
 
-func hostPredict(hs []head) [][]int32 {
+func hostPredict(hs []testkit.LinearHead) [][]int32 {
 	n := len(images) / 4
 	out := make([][]int32, len(hs))
 	for t, h := range hs {
 		out[t] = make([]int32, n)
 		for i := range n {
-			out[t][i] = h.predict(images[i*4 : (i+1)*4])
+			out[t][i] = hostClass(h, images[i*4:(i+1)*4])
 		}
 	}
 	return out
 }
 
 func TestPredictMatchesHostArgmax(t *testing.T) {
-	backend := goBackend(t)
-	net, store := linearNet(t, heads)
+	backend := testbackends.Go(t)
+	net, store := testkit.LinearModel(t, heads)
 	want := hostPredict(heads)
 	for t2 := range want { // the case must exercise more than one class per task
 		if slices.Min(want[t2]) == slices.Max(want[t2]) {
@@ -115,36 +77,36 @@ func TestPredictMatchesHostArgmax(t *testing.T) {
 // TestPredictSeesNewWeights: Predict after the store's weights changed must use the new weights
 // (it compiles afresh; a model.Exec reused across the change would not, with GoMLX v0.28.16).
 func TestPredictSeesNewWeights(t *testing.T) {
-	backend := goBackend(t)
-	net, store := linearNet(t, heads)
+	backend := testbackends.Go(t)
+	net, store := testkit.LinearModel(t, heads)
 	before, err := Predict(backend, store, net, images, 6, 2, 2, 1, 4)
 	if err != nil {
 		t.Fatal(err)
 	}
 	// Swap the main head's columns 0 and 2: every main prediction 0 <-> 2 moves.
-	swapped := head{w: make([][]float32, 4), b: []float32{heads[0].b[2], heads[0].b[1], heads[0].b[0]}}
-	for j, row := range heads[0].w {
-		swapped.w[j] = []float32{row[2], row[1], row[0]}
+	swapped := testkit.LinearHead{W: make([][]float32, 4), B: []float32{heads[0].B[2], heads[0].B[1], heads[0].B[0]}}
+	for j, row := range heads[0].W {
+		swapped.W[j] = []float32{row[2], row[1], row[0]}
 	}
-	if err := store.GetVariable("/head_main/weights").SetValue(tensors.FromValue(swapped.w)); err != nil {
+	if err := store.GetVariable("/head_main/weights").SetValue(tensors.FromValue(swapped.W)); err != nil {
 		t.Fatal(err)
 	}
-	if err := store.GetVariable("/head_main/biases").SetValue(tensors.FromValue(swapped.b)); err != nil {
+	if err := store.GetVariable("/head_main/biases").SetValue(tensors.FromValue(swapped.B)); err != nil {
 		t.Fatal(err)
 	}
 	after, err := Predict(backend, store, net, images, 6, 2, 2, 1, 4)
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := hostPredict([]head{swapped, heads[1]})
+	want := hostPredict([]testkit.LinearHead{swapped, heads[1]})
 	if !slices.Equal(after[0], want[0]) || slices.Equal(after[0], before[0]) {
 		t.Errorf("after the weights changed: main predictions %v (before %v), want %v", after[0], before[0], want[0])
 	}
 }
 
 func TestPredictErrors(t *testing.T) {
-	backend := goBackend(t)
-	net, store := linearNet(t, heads)
+	backend := testbackends.Go(t)
+	net, store := testkit.LinearModel(t, heads)
 	if _, err := Predict(backend, store, net, images[:7], 2, 2, 2, 1, 2); err == nil || !strings.Contains(err.Error(), "7 image values for 2 images of 2x2x1: want 8") {
 		t.Errorf("short images: error %v", err)
 	}

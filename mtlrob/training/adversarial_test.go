@@ -5,6 +5,8 @@ import (
 	"testing"
 
 	"github.com/gomlx/gomlx/ml/model"
+	"github.com/mtlrob/mtlrob/internal/testbackends"
+	"github.com/mtlrob/mtlrob/internal/testkit"
 	"github.com/mtlrob/mtlrob/mtlrob/attack"
 )
 
@@ -12,10 +14,10 @@ import (
 // must give a model whose main-task accuracy under the same PGD attack is clearly higher than that of
 // the naturally trained model with the same seed and steps, while both stay accurate on clean data.
 func TestGrayBoxPGDTrainingBuysRobustness(t *testing.T) {
-	backend := goBackend(t)
-	set := toyTasks(t)
+	backend := testbackends.Go(t)
+	set := testkit.QuadrantTasks(t)
 	net := toyNet(t, set)
-	trainDS, testDS := toyData(512, 1, "train"), toyData(128, 2, "test")
+	trainDS, testDS := testkit.Quadrants(512, 1, "train"), testkit.Quadrants(128, 2, "test")
 	cfg := Config{Steps: 300, BatchSize: 32, LearningRate: 0.02, EvalEvery: 100, Seed: 3, Quiet: true}
 	pgd := attack.PGD{Eps: 0.25, Steps: 10, Alpha: 0.05}
 
@@ -49,10 +51,10 @@ func TestGrayBoxPGDTrainingBuysRobustness(t *testing.T) {
 // TestBestCheckpointIsKept: with a selection criterion the best-scoring curve point's weights are kept in
 // <dir>/best, and restoring them reproduces that score exactly.
 func TestBestCheckpointIsKept(t *testing.T) {
-	backend := goBackend(t)
-	set := toyTasks(t)
+	backend := testbackends.Go(t)
+	set := testkit.QuadrantTasks(t)
 	net := toyNet(t, set)
-	trainDS, testDS := toyData(256, 1, "train"), toyData(64, 2, "test")
+	trainDS, testDS := testkit.Quadrants(256, 1, "train"), testkit.Quadrants(64, 2, "test")
 	pgd := attack.PGD{Eps: 0.25, Steps: 5, Alpha: 0.1}
 	score := func(store *model.Store) (float64, error) {
 		s, err := EvaluateAdversarial(backend, store, net, set, testDS, pgd, attack.GrayBox(net), 64, 1)

@@ -4,6 +4,8 @@ import (
 	"testing"
 
 	"github.com/gomlx/gomlx/ml/model"
+	"github.com/mtlrob/mtlrob/internal/testbackends"
+	"github.com/mtlrob/mtlrob/internal/testkit"
 	"github.com/mtlrob/mtlrob/mtlrob/attack"
 )
 
@@ -13,10 +15,10 @@ import (
 // the same seed and steps, on the main head under gray-box PGD (as TestGrayBoxPGDTrainingBuysRobustness)
 // and on every head under white-box DGBA-PGD, while it stays accurate on clean data.
 func TestFATDGBATrainingBuysRobustness(t *testing.T) {
-	backend := goBackend(t)
-	set := toyTasks(t)
+	backend := testbackends.Go(t)
+	set := testkit.QuadrantTasks(t)
 	net := toyNet(t, set)
-	trainDS, testDS := toyData(512, 1, "train"), toyData(128, 2, "test")
+	trainDS, testDS := testkit.Quadrants(512, 1, "train"), testkit.Quadrants(128, 2, "test")
 	cfg := Config{Steps: 300, BatchSize: 32, LearningRate: 0.02, EvalEvery: 100, Seed: 3, Quiet: true}
 	fat := attack.FAT{Eps: 0.25, Alpha: 0.05, Steps: 10, Tau: 3, Direction: attack.DGBA{}}
 	pgd := attack.PGD{Eps: 0.25, Steps: 10, Alpha: 0.05}

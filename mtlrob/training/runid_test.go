@@ -12,6 +12,8 @@ import (
 	"github.com/gomlx/gomlx/core/tensors"
 	"github.com/gomlx/gomlx/ml/model"
 	"github.com/gomlx/gomlx/ml/model/checkpoint"
+	"github.com/mtlrob/mtlrob/internal/testbackends"
+	"github.com/mtlrob/mtlrob/internal/testkit"
 	"github.com/mtlrob/mtlrob/mtlrob/task"
 )
 
@@ -34,9 +36,9 @@ func otherHalf(t *testing.T) task.Set {
 // task list, label map, dataset, training step, seed or caller identity entry is refused, and the error
 // names run.json, the field and both values.
 func TestResumeRefusesAnotherRun(t *testing.T) {
-	backend := goBackend(t)
-	set := toyTasks(t)
-	trainDS, testDS := toyData(64, 1, "train"), toyData(32, 2, "test")
+	backend := testbackends.Go(t)
+	set := testkit.QuadrantTasks(t)
+	trainDS, testDS := testkit.Quadrants(64, 1, "train"), testkit.Quadrants(32, 2, "test")
 	for _, tc := range []struct {
 		name string
 		run  func(dir string) error
@@ -53,7 +55,7 @@ func TestResumeRefusesAnotherRun(t *testing.T) {
 			return err
 		}, `task half: "a->top b->top c->bottom d->bottom" there, "a->top b->bottom c->top d->bottom" now`},
 		{"dataset", func(dir string) error {
-			_, err := Natural(backend, model.NewStore(), toyNet(t, set), set, toyData(64, 7, "train"), testDS, idCfg(8, dir))
+			_, err := Natural(backend, model.NewStore(), toyNet(t, set), set, testkit.Quadrants(64, 7, "train"), testDS, idCfg(8, dir))
 			return err
 		}, "train data: "},
 		{"training step", func(dir string) error {
@@ -97,9 +99,9 @@ func TestResumeRefusesAnotherRun(t *testing.T) {
 // TestResumeRefusesAnotherSeedsCheckpoint: when run.json says seed 6 but the checkpoint there was
 // written by a seed-5 run (two runs that shared a directory), the checkpoint's own seed is compared.
 func TestResumeRefusesAnotherSeedsCheckpoint(t *testing.T) {
-	backend := goBackend(t)
-	set := toyTasks(t)
-	trainDS, testDS := toyData(64, 1, "train"), toyData(32, 2, "test")
+	backend := testbackends.Go(t)
+	set := testkit.QuadrantTasks(t)
+	trainDS, testDS := testkit.Quadrants(64, 1, "train"), testkit.Quadrants(32, 2, "test")
 	dir5, dir6 := t.TempDir(), t.TempDir()
 	six := idCfg(4, dir6)
 	six.Seed = 6
@@ -125,10 +127,10 @@ func TestResumeRefusesAnotherSeedsCheckpoint(t *testing.T) {
 // TestMissingRunStateWithCheckpoints: checkpoints without run.json are not resumed unchecked, nor
 // silently overwritten by a fresh start: the error names the directory and says how to recover.
 func TestMissingRunStateWithCheckpoints(t *testing.T) {
-	backend := goBackend(t)
-	set := toyTasks(t)
+	backend := testbackends.Go(t)
+	set := testkit.QuadrantTasks(t)
 	dir := t.TempDir()
-	trainDS, testDS := toyData(64, 1, "train"), toyData(32, 2, "test")
+	trainDS, testDS := testkit.Quadrants(64, 1, "train"), testkit.Quadrants(32, 2, "test")
 	if _, err := Natural(backend, model.NewStore(), toyNet(t, set), set, trainDS, testDS, idCfg(5, dir)); err != nil {
 		t.Fatal(err)
 	}
@@ -145,8 +147,8 @@ func TestMissingRunStateWithCheckpoints(t *testing.T) {
 // TestLockedDirectoryFailsAtOnce: while a directory is locked, a run on it fails before training,
 // naming the directory and the holder's PID; once released, the run goes through.
 func TestLockedDirectoryFailsAtOnce(t *testing.T) {
-	backend := goBackend(t)
-	set := toyTasks(t)
+	backend := testbackends.Go(t)
+	set := testkit.QuadrantTasks(t)
 	dir := t.TempDir()
 	unlock, err := LockDir(dir)
 	if err != nil {
@@ -155,7 +157,7 @@ func TestLockedDirectoryFailsAtOnce(t *testing.T) {
 	if _, err := LockDir(dir); err == nil || !errors.Is(err, ErrLocked) {
 		t.Fatalf("second LockDir: error %v, want ErrLocked", err)
 	}
-	trainDS, testDS := toyData(64, 1, "train"), toyData(32, 2, "test")
+	trainDS, testDS := testkit.Quadrants(64, 1, "train"), testkit.Quadrants(32, 2, "test")
 	_, err = Natural(backend, model.NewStore(), toyNet(t, set), set, trainDS, testDS, idCfg(10, dir))
 	pid := fmt.Sprintf("process %d", os.Getpid())
 	if err == nil || !errors.Is(err, ErrLocked) || !strings.Contains(err.Error(), dir) || !strings.Contains(err.Error(), pid) {
@@ -182,9 +184,9 @@ func TestLockedDirectoryFailsAtOnce(t *testing.T) {
 // returns an *InterruptedError saying where, and the run resumed from there ends with the weights and
 // the curve of the run that went through.
 func TestInterruptThenResumeEqualsUninterrupted(t *testing.T) {
-	backend := goBackend(t)
-	set := toyTasks(t)
-	trainDS, testDS := toyData(64, 1, "train"), toyData(32, 2, "test")
+	backend := testbackends.Go(t)
+	set := testkit.QuadrantTasks(t)
+	trainDS, testDS := testkit.Quadrants(64, 1, "train"), testkit.Quadrants(32, 2, "test")
 	straight := model.NewStore()
 	whole, err := Natural(backend, straight, toyNet(t, set), set, trainDS, testDS, idCfg(20, t.TempDir()))
 	if err != nil {
@@ -239,9 +241,9 @@ func TestInterruptThenResumeEqualsUninterrupted(t *testing.T) {
 // intact one before it, and the run resumed from there ends as the uninterrupted run; when every
 // checkpoint is corrupt, the error names each and says how to recover.
 func TestCorruptNewestCheckpointFallsBack(t *testing.T) {
-	backend := goBackend(t)
-	set := toyTasks(t)
-	trainDS, testDS := toyData(64, 1, "train"), toyData(32, 2, "test")
+	backend := testbackends.Go(t)
+	set := testkit.QuadrantTasks(t)
+	trainDS, testDS := testkit.Quadrants(64, 1, "train"), testkit.Quadrants(32, 2, "test")
 	straight := model.NewStore()
 	if _, err := Natural(backend, straight, toyNet(t, set), set, trainDS, testDS, idCfg(10, t.TempDir())); err != nil {
 		t.Fatal(err)

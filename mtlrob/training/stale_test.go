@@ -4,6 +4,8 @@ import (
 	"testing"
 
 	"github.com/gomlx/gomlx/ml/model"
+	"github.com/mtlrob/mtlrob/internal/testbackends"
+	"github.com/mtlrob/mtlrob/internal/testkit"
 )
 
 // TestEvaluatorSeesUpdatedWeights pins down why run() compiles a fresh Evaluator for every
@@ -12,11 +14,11 @@ import (
 // returning the outputs of the weights it first ran with); the test records that and checks that a
 // fresh Evaluator does see the change.
 func TestEvaluatorSeesUpdatedWeights(t *testing.T) {
-	backend := goBackend(t)
-	set := toyTasks(t)
+	backend := testbackends.Go(t)
+	set := testkit.QuadrantTasks(t)
 	net := toyNet(t, set)
 	store := model.NewStore()
-	trainDS, testDS := toyData(64, 1, "train"), toyData(32, 2, "test")
+	trainDS, testDS := testkit.Quadrants(64, 1, "train"), testkit.Quadrants(32, 2, "test")
 	cfg := Config{Steps: 1, BatchSize: 16, LearningRate: 0.05, Seed: 5, Quiet: true}
 	if _, err := Natural(backend, store, net, set, trainDS, testDS, cfg); err != nil {
 		t.Fatal(err)

@@ -3,78 +3,32 @@ package training
 import (
 	"fmt"
 	"math"
-	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
-	"github.com/gomlx/compute"
-	_ "github.com/gomlx/compute/gobackend"
 	. "github.com/gomlx/gomlx/core/graph"
 	"github.com/gomlx/gomlx/core/tensors"
-	"github.com/gomlx/gomlx/ml/layers/activation"
 	"github.com/gomlx/gomlx/ml/model"
 	"github.com/gomlx/gomlx/ml/train"
 	"github.com/mtlrob/mtlrob/datasets"
+	"github.com/mtlrob/mtlrob/internal/testbackends"
+	"github.com/mtlrob/mtlrob/internal/testkit"
 	"github.com/mtlrob/mtlrob/mtlrob/arch"
 	"github.com/mtlrob/mtlrob/mtlrob/task"
 )
 
-func goBackend(t testing.TB) compute.Backend {
-	t.Helper()
-	b, err := compute.NewWithConfig("go")
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
-}
-
-// toyData is a learnable 4-class problem on 4x4x1 images: class c lights up quadrant c, plus noise.
-func toyData(n int, seed uint64, split string) *datasets.Dataset {
-	r := rand.New(rand.NewPCG(seed, 99))
-	ds := &datasets.Dataset{Name: "toy", Split: split, N: n, Height: 4, Width: 4, Channels: 1,
-		ClassNames: []string{"a", "b", "c", "d"}, Images: make([]float32, n*16), Labels: make([]int32, n)}
-	for i := range n {
-		c := i % 4
-		ds.Labels[i] = int32(c)
-		for y := range 4 {
-			for x := range 4 {
-				v := 0.3 * r.Float32()
-				if (y/2)*2+x/2 == c {
-					v += 0.6
-				}
-				ds.Images[i*16+y*4+x] = v
-			}
-		}
-	}
-	return ds
-}
-
-// toyTasks: main (4 classes) and "half" (classes {a,b} vs {c,d}).
-func toyTasks(t testing.TB) task.Set {
-	half, err := task.FromKeys("half", []string{"a", "b", "c", "d"}, []string{"top", "bottom"},
-		map[string]string{"a": "top", "b": "top", "c": "bottom", "d": "bottom"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return task.Set{Main: task.Main{Name: "toy", ClassNames: []string{"a", "b", "c", "d"}}, Aux: []task.Map{half}}
-}
-
+// toyNet is the MLP these tests train on the quadrant problem: 8 hidden units, a head per task of set.
 func toyNet(t testing.TB, set task.Set) *arch.Net {
-	net, err := arch.New("toy", func(s *model.Scope, x *Node) *Node {
-		return activation.Relu(arch.Dense(s.In("fc"), arch.Flatten(x), 8))
-	}, set.Names(), set.Sizes())
-	if err != nil {
-		t.Fatal(err)
-	}
-	return net
+	t.Helper()
+	return testkit.MLP(t, 8, set.Names(), set.Sizes())
 }
 
 func TestNaturalLearnsAndCurvesMove(t *testing.T) {
-	backend := goBackend(t)
-	set := toyTasks(t)
-	res, err := Natural(backend, model.NewStore(), toyNet(t, set), set, toyData(256, 1, "train"), toyData(128, 2, "test"),
+	backend := testbackends.Go(t)
+	set := testkit.QuadrantTasks(t)
+	res, err := Natural(backend, model.NewStore(), toyNet(t, set), set, testkit.Quadrants(256, 1, "train"), testkit.Quadrants(128, 2, "test"),
 		Config{Steps: 60, BatchSize: 16, LearningRate: 0.05, EvalEvery: 20, Seed: 3, Quiet: true})
 	if err != nil {
 		t.Fatal(err)
@@ -105,9 +59,9 @@ func TestResumeEqualsUninterrupted(t *testing.T) {
 }
 
 func testResume(t *testing.T, aug datasets.Augmenter) {
-	backend := goBackend(t)
-	set := toyTasks(t)
-	trainDS, testDS := toyData(64, 1, "train"), toyData(32, 2, "test")
+	backend := testbackends.Go(t)
+	set := testkit.QuadrantTasks(t)
+	trainDS, testDS := testkit.Quadrants(64, 1, "train"), testkit.Quadrants(32, 2, "test")
 	cfg := func(steps int, dir string) Config {
 		return Config{Steps: steps, BatchSize: 16, LearningRate: 0.05, EvalEvery: 5, Seed: 5, Quiet: true, CheckpointDir: dir, Augment: aug}
 	}
@@ -145,9 +99,9 @@ func testResume(t *testing.T, aug datasets.Augmenter) {
 // TestResumeRefusesAnotherConfiguration: checkpoints written with one batch size are not silently
 // continued with another; the error names the file and the field.
 func TestResumeRefusesAnotherConfiguration(t *testing.T) {
-	backend := goBackend(t)
-	set := toyTasks(t)
-	trainDS, testDS := toyData(64, 1, "train"), toyData(32, 2, "test")
+	backend := testbackends.Go(t)
+	set := testkit.QuadrantTasks(t)
+	trainDS, testDS := testkit.Quadrants(64, 1, "train"), testkit.Quadrants(32, 2, "test")
 	dir := t.TempDir()
 	cfg := Config{Steps: 4, BatchSize: 16, LearningRate: 0.05, EvalEvery: 2, Seed: 5, Quiet: true, CheckpointDir: dir}
 	if _, err := Natural(backend, model.NewStore(), toyNet(t, set), set, trainDS, testDS, cfg); err != nil {
@@ -165,7 +119,7 @@ func TestResumeRefusesAnotherConfiguration(t *testing.T) {
 }
 
 func TestMultiTaskLossIsWeightedSumOfMeans(t *testing.T) {
-	backend := goBackend(t)
+	backend := testbackends.Go(t)
 	logitsA := [][]float32{{2, 0, 0}, {0, 1, 0}}
 	logitsB := [][]float32{{0, 3}, {1, 1}}
 	labelsA, labelsB := []int32{0, 2}, []int32{1, 0}
@@ -189,8 +143,8 @@ func TestMultiTaskLossIsWeightedSumOfMeans(t *testing.T) {
 }
 
 func TestConfigErrors(t *testing.T) {
-	backend := goBackend(t)
-	set := toyTasks(t)
+	backend := testbackends.Go(t)
+	set := testkit.QuadrantTasks(t)
 	for _, tc := range []struct {
 		name string
 		cfg  Config
@@ -201,14 +155,14 @@ func TestConfigErrors(t *testing.T) {
 		{"negative steps", Config{Steps: -1}, "non-negative"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			_, err := Natural(backend, model.NewStore(), toyNet(t, set), set, toyData(32, 1, "train"), toyData(8, 2, "test"), tc.cfg)
+			_, err := Natural(backend, model.NewStore(), toyNet(t, set), set, testkit.Quadrants(32, 1, "train"), testkit.Quadrants(8, 2, "test"), tc.cfg)
 			if err == nil || !strings.Contains(err.Error(), tc.want) {
 				t.Fatalf("error %v, want one containing %q", err, tc.want)
 			}
 		})
 	}
 	other, _ := set.Select()
-	if _, err := Natural(backend, model.NewStore(), toyNet(t, set), other, toyData(32, 1, "train"), toyData(8, 2, "test"), Config{}); err == nil ||
+	if _, err := Natural(backend, model.NewStore(), toyNet(t, set), other, testkit.Quadrants(32, 1, "train"), testkit.Quadrants(8, 2, "test"), Config{}); err == nil ||
 		!strings.Contains(err.Error(), "2 heads") {
 		t.Fatalf("mismatched task set: error %v, want one naming the head count", err)
 	}
@@ -218,7 +172,7 @@ func TestConfigErrors(t *testing.T) {
 // a + w) and compares with the recurrence of torch.optim.SGD(momentum, weight_decay) + StepLR, computed
 // here in float64.
 func TestMomentumSGDMatchesPyTorchRecurrence(t *testing.T) {
-	backend := goBackend(t)
+	backend := testbackends.Go(t)
 	store := model.NewStore()
 	a := []float32{0.5, -1, 2}
 	w0 := []float32{1, 2, -3}
@@ -254,12 +208,12 @@ func TestMomentumSGDMatchesPyTorchRecurrence(t *testing.T) {
 // TestInterruptedSaveLeavesLastCheckpoint: a save that died mid-write (a staging directory with a
 // truncated data file, as a kill during Save leaves it) must not be what a resumed run loads.
 func TestInterruptedSaveLeavesLastCheckpoint(t *testing.T) {
-	backend := goBackend(t)
-	set := toyTasks(t)
+	backend := testbackends.Go(t)
+	set := testkit.QuadrantTasks(t)
 	dir := t.TempDir()
 	cfg := Config{Steps: 10, BatchSize: 16, LearningRate: 0.05, EvalEvery: 5, Seed: 5, Quiet: true, CheckpointDir: dir, KeepCheckpoints: 2}
 	store := model.NewStore()
-	if _, err := Natural(backend, store, toyNet(t, set), set, toyData(64, 1, "train"), toyData(32, 2, "test"), cfg); err != nil {
+	if _, err := Natural(backend, store, toyNet(t, set), set, testkit.Quadrants(64, 1, "train"), testkit.Quadrants(32, 2, "test"), cfg); err != nil {
 		t.Fatal(err)
 	}
 	names, err := listCheckpoints(dir)
