@@ -5,12 +5,13 @@ package docs
 import (
 	"go/parser"
 	"go/token"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/mtlrob/mtlrob/internal/testkit"
 )
 
 // citation is a Markdown file named in a comment, with the section it points to, if any: "README.md",
@@ -42,23 +43,11 @@ func TestDocCommentsCiteWhatExists(t *testing.T) {
 		}
 	}
 	checked := 0
-	err = filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		if d.IsDir() {
-			if name := d.Name(); path != root && (strings.HasPrefix(name, ".") || name == "testdata" || name == "node_modules") {
-				return filepath.SkipDir
-			}
-			return nil
-		}
-		if filepath.Ext(path) != ".go" {
-			return nil
-		}
+	for _, path := range testkit.RepoGoFiles(t, root) {
 		fset := token.NewFileSet()
 		f, err := parser.ParseFile(fset, path, nil, parser.ParseComments|parser.SkipObjectResolution)
 		if err != nil {
-			return err
+			t.Fatal(err)
 		}
 		rel, _ := filepath.Rel(root, path)
 		for _, group := range f.Comments {
@@ -85,10 +74,6 @@ func TestDocCommentsCiteWhatExists(t *testing.T) {
 				}
 			}
 		}
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
 	}
 	if checked == 0 {
 		t.Fatal("no citation found: the pattern no longer matches how the comments cite files")

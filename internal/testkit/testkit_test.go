@@ -3,7 +3,6 @@ package testkit
 import (
 	"go/parser"
 	"go/token"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -25,22 +24,13 @@ func TestOnlyTestFilesImportTheHelpers(t *testing.T) {
 	helpers := []string{"github.com/mtlrob/mtlrob/internal/testkit", "github.com/mtlrob/mtlrob/internal/testbackends"}
 	self := map[string]bool{filepath.Join(root, "internal", "testkit"): true, filepath.Join(root, "internal", "testbackends"): true}
 	checked := 0
-	err = filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		if d.IsDir() {
-			if name := d.Name(); path != root && (strings.HasPrefix(name, ".") || name == "testdata" || name == "node_modules") {
-				return filepath.SkipDir
-			}
-			return nil
-		}
-		if !strings.HasSuffix(path, ".go") || strings.HasSuffix(path, "_test.go") || self[filepath.Dir(path)] {
-			return nil
+	for _, path := range RepoGoFiles(t, root) {
+		if strings.HasSuffix(path, "_test.go") || self[filepath.Dir(path)] {
+			continue
 		}
 		f, err := parser.ParseFile(token.NewFileSet(), path, nil, parser.ImportsOnly)
 		if err != nil {
-			return err
+			t.Fatal(err)
 		}
 		checked++
 		for _, imp := range f.Imports {
@@ -52,10 +42,6 @@ func TestOnlyTestFilesImportTheHelpers(t *testing.T) {
 				}
 			}
 		}
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
 	}
 	if checked < 50 {
 		t.Fatalf("checked only %d non-test Go files under %s: the walk missed the module", checked, root)
