@@ -519,8 +519,8 @@ func ARPTable(rec *Record) (*metric.Table, error) {
 			cols = append(cols, c)
 		}
 	}
-	t, err := metric.NewTable(fmt.Sprintf("%s, %s, %s, %s budget, seed %d: ARP (%%) by attack direction and eps",
-		spec.Dataset, spec.Training, comboOf(spec), spec.Budget.Name, spec.Seed), rows, cols)
+	t, err := metric.NewTable(fmt.Sprintf("%s, %s, %s, %s, %s budget, seed %d: ARP (%%) by attack direction and eps",
+		spec.Dataset, spec.Training, archName(spec.Arch), comboOf(spec), spec.Budget.Name, spec.Seed), rows, cols)
 	if err != nil {
 		return nil, err
 	}
@@ -556,10 +556,10 @@ func ARPTable(rec *Record) (*metric.Table, error) {
 	return t, nil
 }
 
-// scope names the budget and seed the records share, ", standard budget, seed 1", or "" when
-// they share none (or there are none).
+// scope names the network, budget and seed the records share, ", smallcnn, standard budget, seed 1"
+// (the network left out when they differ), or "" when they share no budget and seed (or there are none).
 func scope(recs []*Record) string {
-	var budgets []string
+	var budgets, archs []string
 	var seeds []int64
 	for _, r := range recs {
 		if spec, ok := As[ModelSpec](r.Config); ok {
@@ -569,14 +569,17 @@ func scope(recs []*Record) string {
 			if !slices.Contains(seeds, spec.Seed) {
 				seeds = append(seeds, spec.Seed)
 			}
+			if !contains(archs, archName(spec.Arch)) {
+				archs = append(archs, archName(spec.Arch))
+			}
 		}
 	}
 	if len(budgets) != 1 || len(seeds) != 1 {
 		return ""
 	}
 	var arch string
-	if spec, ok := As[ModelSpec](recs[0].Config); ok && archName(spec.Arch) != "lenet" {
-		arch = ", " + spec.Arch
+	if len(archs) == 1 {
+		arch = ", " + archs[0]
 	}
 	return fmt.Sprintf("%s, %s budget, seed %d", arch, budgets[0], seeds[0])
 }

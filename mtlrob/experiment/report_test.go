@@ -64,13 +64,13 @@ func TestRenderTablesGroupsByBudgetAndSeed(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, want := range []string{
-		"fashion-mnist, natural training, quick budget, seed 1: main-task accuracy (%)",
-		"fashion-mnist, natural training, standard budget, seed 1: main-task accuracy (%)",
+		"fashion-mnist, natural training, lenet, quick budget, seed 1: main-task accuracy (%)",
+		"fashion-mnist, natural training, lenet, standard budget, seed 1: main-task accuracy (%)",
 		// 95% Wilson intervals of 4/8, 1/8, 6/8, 3/8: scipy.stats.binomtest(k, 8).proportion_ci(0.95, "wilson").
 		"| main+category | 50.00 [21.52, 78.48] | 12.50 [2.24, 47.09] | 12.50 [2.24, 47.09] | 12.50 [2.24, 47.09] | – | – | – | – |",
 		"| main+category | 75.00 [40.93, 92.85] | 37.50 [13.68, 69.43] | 37.50 [13.68, 69.43] | 37.50 [13.68, 69.43] | – | – | – | – |",
 		"predates per-image outcomes",
-		"fashion-mnist, standard budget, seed 1: main-task accuracy (%) without and with rejection",
+		"fashion-mnist, lenet, standard budget, seed 1: main-task accuracy (%) without and with rejection",
 	} {
 		if !strings.Contains(md, want) {
 			t.Errorf("tables lack %q:\n%s", want, md)
