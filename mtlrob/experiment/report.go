@@ -176,9 +176,9 @@ func Table2(recs []*Record, dataset, training string) (*metric.Table, error) {
 	return t, mainStats(t, sel)
 }
 
-// entriesThreats returns the threat models (as the budget ran them) of the robustness records sel, in
+// threatsOf returns the threat models (as the budget ran them) of the robustness records sel, in
 // order, without repeats; records that cannot be read are left out (mainStats reports them).
-func entriesThreats(sel []*Record) []attack.ThreatModel {
+func threatsOf(sel []*Record) []attack.ThreatModel {
 	var out []attack.ThreatModel
 	for _, r := range sel {
 		if _, res, err := robustnessOf(r); err == nil && res.Threat.Steps > 0 && !slices.Contains(out, res.Threat) {
@@ -272,7 +272,7 @@ func mainStats(t *metric.Table, sel []*Record) error {
 	}
 	t.Notes = append(t.Notes, fmt.Sprintf("[lo, hi]: 95%% Wilson score interval (Wilson 1927) of the accuracy over %s "+
 		"(CW and the worst case: over the first images their record says, the budget's heavy_examples).", over))
-	if note := attackSettingsNote(entriesThreats(sel)); note != "" {
+	if note := attackSettingsNote(threatsOf(sel)); note != "" {
 		t.Notes = append(t.Notes, note)
 	}
 	if !slices.ContainsFunc(entries, func(e entry) bool { return len(e.spec.Aux) > 0 }) {
